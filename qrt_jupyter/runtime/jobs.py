@@ -1,0 +1,490 @@
+"""RuntimeJob: one unit of work, its status, interim results, logs and result.
+
+A job object is either *owned* (this process runs it: status and results live in
+memory and are written through to the store) or *observed* (loaded from the
+store, perhaps written by another process: every question is answered from the
+store). Both answer the same API, that of qiskit-ibm-runtime's RuntimeJobV2.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
+
+from . import codec
+from .errors import (
+    JobCancelledError,
+    JobError,
+    JobTimeoutError,
+    QRTError,
+)
+from .store import FINAL_STATES
+
+if TYPE_CHECKING:
+    from .service import LocalRuntimeService
+
+JobStatus = Literal["QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED"]
+JOB_FINAL_STATES: tuple[str, ...] = FINAL_STATES
+
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+log = logging.getLogger("qrt_jupyter")
+
+
+class _Cancelled(Exception):
+    """Raised inside a running job to stop it between steps."""
+
+
+class _OverTime(Exception):
+    """Raised inside a running job that exceeded max_execution_time."""
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).isoformat()
+
+
+class _Subscriber:
+    """Delivers one subscriber's interim results in order, on its own thread.
+
+    A slow or failing subscriber then neither slows the job nor the other
+    subscribers; nothing is dropped, because the queue only grows until delivered.
+    """
+
+    def __init__(self, job: RuntimeJob, callback: Callable[[str, Any], Any],
+                 backlog: list[Any]) -> None:
+        self.job = job
+        self.callback = callback
+        self._items: list[Any] = list(backlog)
+        self._cv = threading.Condition()
+        self._closed = False
+        self._idle = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name=f"qrt-stream-{job.job_id()[:8]}")
+        self._thread.start()
+
+    def push(self, item: Any) -> None:
+        with self._cv:
+            self._items.append(item)
+            self._idle.clear()
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+
+    def wait(self, timeout: float | None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _loop(self) -> None:
+        name = getattr(self.callback, "__qualname__", repr(self.callback))
+        while True:
+            with self._cv:
+                while not self._items and not self._closed:
+                    self._cv.wait()
+                if not self._items:
+                    return
+                items, self._items = self._items, []
+            for item in items:
+                try:
+                    self.callback(self.job.job_id(), item)
+                except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                    self.job._log_internal(
+                        "WARNING", f"interim-result subscriber {name} raised {exc!r}; "
+                        "the job and the other subscribers go on"
+                    )
+
+
+class JobContext:
+    """What running code (a primitive or a program) may do with its job."""
+
+    def __init__(self, job: RuntimeJob, executor: Any, backend: Any) -> None:
+        self.job = job
+        self.executor = executor
+        self.backend = backend
+        self.metrics: dict[str, Any] = {}
+        self.quantum_seconds = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.job._cancel_event.is_set()
+
+    def check(self) -> None:
+        """Stop here if the job was cancelled or ran out of time."""
+        self.job._check()
+
+    def publish(self, obj: Any) -> int:
+        """Send an interim result to every subscriber and the store; returns its sequence."""
+        self.check()
+        return self.job._publish(obj)
+
+    def log(self, message: str, level: str = "INFO") -> None:
+        self.job._log_internal(level.upper(), str(message))
+
+    def run_circuits(self, circuits: list, parameter_binds: list[dict] | None,
+                     run_options: dict[str, Any]) -> Any:
+        """Run circuits through the job's executor, counting the time as usage."""
+        self.check()
+        start = time.perf_counter()
+        try:
+            return self.executor.run_circuits(self.backend, circuits, parameter_binds, run_options)
+        finally:
+            self.quantum_seconds += time.perf_counter() - start
+
+
+class RuntimeJob(BasePrimitiveJob):
+    """A job of the local runtime, as returned by ``run()`` and ``service.job()``."""
+
+    def __init__(self, job_id: str, service: LocalRuntimeService, *, backend: Any,
+                 kind: str, program: str | None, session_id: str | None,
+                 tags: list[str], inputs: dict, created: float, owned: bool,
+                 options: dict | None = None) -> None:
+        super().__init__(job_id)
+        self._service = service
+        self._store = service.store
+        self._backend = backend
+        self._kind = kind
+        self._program = program
+        self._session_id = session_id
+        self._tags = list(tags)
+        self._inputs = inputs
+        self._options = options or {}
+        self._created = created
+        self._owned = owned
+        self._lock = threading.RLock()
+        self._done = threading.Event()
+        self._cancel_event = threading.Event()
+        self._cancel_reason = "Cancelled by the user."
+        self._status: str = "QUEUED"
+        self._error: str | None = None
+        self._result: Any = None
+        self._started: float | None = None
+        self._finished: float | None = None
+        self._metrics: dict[str, Any] = {}
+        self._interim: list[Any] = []
+        self._subscribers: list[_Subscriber] = []
+        self._log_threshold = _LEVELS["WARNING"]
+        self._max_execution_time: float | None = None
+        self._work: Callable[[JobContext], Any] | None = None
+        self._task: Any = None
+        self._mode: Any = None
+        self._executor: Any = None
+        self._ctx: JobContext | None = None
+
+    # -- identity -----------------------------------------------------------
+    def job_id(self) -> str:
+        return self._job_id
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self._tags)
+
+    @property
+    def inputs(self) -> dict:
+        """A summary of what was submitted (PUB shapes, program inputs)."""
+        return self._inputs
+
+    @property
+    def primitive_id(self) -> str:
+        return self._program or self._kind
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def program(self) -> str | None:
+        return self._program
+
+    @property
+    def creation_date(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self._created, tz=_dt.timezone.utc)
+
+    def backend(self) -> Any:
+        if isinstance(self._backend, str):
+            try:
+                return self._service.backend(self._backend)
+            except QRTError:
+                return self._backend
+        return self._backend
+
+    def backend_name(self) -> str:
+        return self._backend if isinstance(self._backend, str) else self._backend.name
+
+    # -- status -------------------------------------------------------------
+    def status(self) -> JobStatus:
+        if self._owned:
+            return self._status  # type: ignore[return-value]
+        self._refresh()
+        return self._status  # type: ignore[return-value]
+
+    def _refresh(self) -> None:
+        if self._status in JOB_FINAL_STATES:
+            return
+        self._store.reap_orphans()
+        row = self._store.job_status(self._job_id)
+        if row is not None:
+            self._status, self._error, _ = row
+
+    def done(self) -> bool:
+        return self.status() == "DONE"
+
+    def running(self) -> bool:
+        return self.status() == "RUNNING"
+
+    def cancelled(self) -> bool:
+        return self.status() == "CANCELLED"
+
+    def errored(self) -> bool:
+        return self.status() == "ERROR"
+
+    def in_final_state(self) -> bool:
+        return self.status() in JOB_FINAL_STATES
+
+    def error_message(self) -> str | None:
+        self.status()
+        return self._error
+
+    def wait_for_final_state(self, timeout: float | None = None) -> None:
+        """Block until DONE, ERROR or CANCELLED; JobTimeoutError after ``timeout`` s."""
+        if self._owned:
+            if not self._done.wait(timeout):
+                raise JobTimeoutError(
+                    f"Job {self._job_id} is still {self._status} after {timeout} s."
+                )
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.01
+        while not self.in_final_state():
+            if deadline is not None and time.monotonic() > deadline:
+                raise JobTimeoutError(
+                    f"Job {self._job_id} is still {self._status} after {timeout} s."
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The job's result; raises JobError or JobCancelledError when there is none."""
+        self.wait_for_final_state(timeout)
+        if self._owned:
+            for sub in list(self._subscribers):
+                sub.wait(timeout)
+        status = self._status
+        if status == "CANCELLED":
+            raise JobCancelledError(f"Job {self._job_id} was cancelled: no result.")
+        if status == "ERROR":
+            raise JobError(f"Job {self._job_id} failed: {self._error}")
+        if self._result is None:
+            blob = self._store.job_result(self._job_id)
+            self._result = codec.decode(blob) if blob is not None else None
+        return self._result
+
+    def metrics(self) -> dict[str, Any]:
+        """Timestamps, usage, transpile-cache counts and the options applied."""
+        if self._owned and self._status in JOB_FINAL_STATES:
+            return dict(self._metrics)
+        row = self._store.get_job(self._job_id)
+        if row is None:
+            return {}
+        metrics = dict(row["metrics"])
+        metrics.setdefault("timestamps", {
+            "created": _iso(row["created"]), "running": _iso(row["started"]),
+            "finished": _iso(row["finished"]),
+        })
+        return metrics
+
+    def usage(self) -> float:
+        """Seconds the job spent running."""
+        return float(self.metrics().get("usage", {}).get("seconds", 0.0))
+
+    def logs(self) -> str:
+        entries = self._store.logs(self._job_id)
+        return "\n".join(f"{_iso(e['at'])} {e['level']}: {e['message']}" for e in entries)
+
+    # -- cancellation -------------------------------------------------------
+    def cancel(self) -> bool:
+        """Cancel a queued job, or stop a running one at its next step.
+
+        Returns False when the job had already ended.
+        """
+        return self._cancel_with("Cancelled by the user.")
+
+    def _cancel_with(self, reason: str) -> bool:
+        if not self._owned:
+            self._refresh()
+            if self._status in JOB_FINAL_STATES:
+                return False
+            owner = self._service._live_job(self._job_id)
+            if owner is not None:
+                return owner._cancel_with(reason)
+            self._store.request_cancel(self._job_id)
+            return True
+        with self._lock:
+            if self._status in JOB_FINAL_STATES:
+                return False
+            self._cancel_reason = reason
+            self._cancel_event.set()
+            queued = self._status == "QUEUED"
+        if queued and self._task is not None and self._service._scheduler.remove(self._task):
+            self._finish("CANCELLED", error=reason)
+        return True
+
+    # -- interim results ----------------------------------------------------
+    def stream_results(self, callback: Callable[[str, Any], Any]) -> None:
+        """Call ``callback(job_id, interim)`` for every interim result, past and future."""
+        if not self._owned:
+            threading.Thread(target=self._poll_stream, args=(callback,), daemon=True).start()
+            return
+        with self._lock:
+            sub = _Subscriber(self, callback, self._interim)
+            self._subscribers.append(sub)
+            if self._status in JOB_FINAL_STATES:
+                sub.close()
+
+    def _poll_stream(self, callback: Callable[[str, Any], Any]) -> None:
+        seq = -1
+        while True:
+            final = self.in_final_state()
+            for row in self._store.interim(self._job_id, since=seq):
+                seq = row["seq"]
+                try:
+                    callback(self._job_id, codec.decode(row["payload"]))
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("interim-result subscriber raised %r", exc)
+            if final:
+                return
+            time.sleep(0.1)
+
+    def interim_results(self) -> list[Any]:
+        """Every interim result published so far, in order."""
+        if self._owned:
+            with self._lock:
+                return list(self._interim)
+        return [codec.decode(r["payload"]) for r in self._store.interim(self._job_id)]
+
+    def _publish(self, obj: Any) -> int:
+        at = time.time()
+        payload = codec.encode(obj)
+        summary = json.dumps(codec.to_json(obj), default=repr)
+        with self._lock:
+            seq = len(self._interim)
+            self._store.add_interim(
+                self._job_id, [(seq, at, payload, summary)]
+            )
+            self._interim.append(obj)
+            for sub in self._subscribers:
+                sub.push(obj)
+        return seq
+
+    # -- logs ---------------------------------------------------------------
+    def _log_internal(self, level: str, message: str) -> None:
+        if _LEVELS.get(level, 20) < self._log_threshold:
+            return
+        self._store.add_logs(self._job_id, [(time.time(), level, message)])
+
+    # -- running (owned jobs only) ------------------------------------------
+    def _check(self) -> None:
+        if self._cancel_event.is_set():
+            raise _Cancelled()
+        if self._max_execution_time is not None and self._started is not None:
+            if time.time() - self._started > self._max_execution_time:
+                raise _OverTime()
+
+    def _execute(self) -> None:
+        """Run the job's work in a worker thread and record how it ended."""
+        if self._cancel_event.is_set():
+            self._finish("CANCELLED", error=self._cancel_reason)
+            return
+        if self._mode is not None:
+            refusal = self._mode._refuse_start()
+            if refusal:
+                self._finish("CANCELLED", error=refusal)
+                return
+        with self._lock:
+            self._started = time.time()
+            self._status = "RUNNING"
+        self._store.mark_running(self._job_id, self._started)
+        if self._mode is not None:
+            self._mode._job_started(self)
+        ctx = JobContext(self, self._executor, self.backend())
+        self._ctx = ctx
+        try:
+            result = self._work(ctx)  # type: ignore[misc]
+        except _Cancelled:
+            self._finish("CANCELLED", error=self._cancel_reason)
+        except _OverTime:
+            self._finish(
+                "ERROR",
+                error=f"The job ran longer than max_execution_time "
+                f"({self._max_execution_time:g} s) and was stopped.",
+            )
+        except Exception as exc:  # noqa: BLE001 - the job records every failure
+            self._log_internal("ERROR", traceback.format_exc())
+            message = f"{type(exc).__name__}: {exc}"
+            self._finish("ERROR", error=message)
+        else:
+            self._finish("DONE", result=result)
+
+    def _finish(self, status: str, *, result: Any = None, error: str | None = None) -> None:
+        finished = time.time()
+        ctx = self._ctx
+        metrics: dict[str, Any] = {
+            "timestamps": {
+                "created": _iso(self._created),
+                "running": _iso(self._started),
+                "finished": _iso(finished),
+            },
+            "usage": {
+                "seconds": (finished - self._started) if self._started else 0.0,
+                "quantum_seconds": ctx.quantum_seconds if ctx else 0.0,
+            },
+        }
+        if ctx is not None:
+            metrics.update(ctx.metrics)
+        blob = None
+        if status == "DONE":
+            try:
+                blob = codec.encode(result)
+            except Exception as exc:  # noqa: BLE001
+                status, error = "ERROR", f"The result could not be stored: {exc!r}"
+        if status == "CANCELLED":
+            self._log_internal("WARNING", error or "Cancelled.")
+        self._store.finish_job(
+            self._job_id, status=status, at=finished, metrics=codec.to_json(metrics),
+            error=error, result=blob,
+        )
+        with self._lock:
+            self._status = status
+            self._error = error
+            self._result = result if status == "DONE" else None
+            self._finished = finished
+            self._metrics = metrics
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            sub.close()
+        self._done.set()
+        if self._mode is not None:
+            self._mode._job_finished(self)
+        self._work = None
+
+    def __repr__(self) -> str:
+        return f"<RuntimeJob('{self._job_id}', '{self.primitive_id}', status={self._status})>"
+
+    def _repr_html_(self) -> str:
+        from .display import job_html
+
+        return job_html(self)

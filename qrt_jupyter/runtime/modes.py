@@ -1,0 +1,250 @@
+"""Execution modes: Session (one job after another) and Batch (jobs side by side).
+
+A mode owns a lane in the scheduler, a transpile cache for its backend, and the
+rules of its lifetime: ``max_time`` from opening, an idle TTL, ``close()`` that
+lets queued jobs finish, ``cancel()`` that stops them. Its state is written to
+the store so that other processes (and the JupyterLab sidebar) see it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from qiskit.providers import BackendV2
+
+from . import context
+from .durations import format_duration, parse_duration
+from .errors import SessionClosedError
+from .scheduler import PRIORITY_BATCH, PRIORITY_SESSION
+from .transpile import TranspileCache
+
+if TYPE_CHECKING:
+    from .jobs import RuntimeJob
+    from .service import LocalRuntimeService
+
+#: Seconds without jobs after which a session expires, unless given.
+DEFAULT_TTL = 600.0
+
+
+class Session:
+    """Jobs run one after another, in submission order, ahead of job-mode work."""
+
+    _mode_name = "session"
+    _sequential = True
+    _priority = PRIORITY_SESSION
+
+    def __init__(self, backend: BackendV2 | str | None = None,
+                 max_time: float | str | None = None, *, ttl: float | str | None = DEFAULT_TTL,
+                 service: LocalRuntimeService | None = None) -> None:
+        from .service import resolve_backend
+
+        self._service, self._backend = resolve_backend(backend, service)
+        self._max_time = parse_duration(max_time, name="max_time")
+        self._ttl = parse_duration(ttl, name="ttl")
+        self._session_id = uuid.uuid4().hex[:20]
+        self._created = time.time()
+        self._state = "open"  # open | closed | cancelled | expired
+        self._reason: str | None = None
+        self._closed_at: float | None = None
+        self._lock = threading.RLock()
+        self._jobs: list[RuntimeJob] = []
+        self._active = 0
+        self._last_activity = self._created
+        self._usage = 0.0
+        self._last_started: float | None = None
+        self._last_completed: float | None = None
+        self._cache = TranspileCache(self._backend)
+        self._tokens: list[Any] = []
+        self._service.store.insert_session(
+            self._session_id, mode=self._mode_name, backend=self._backend.name,
+            max_time=self._max_time, ttl=self._ttl, created=self._created,
+        )
+        self._service._watch_mode(self)
+
+    # -- identity ------------------------------------------------------------
+    @property
+    def session_id(self) -> str:
+        return self._session_id
+
+    @property
+    def service(self) -> LocalRuntimeService:
+        return self._service
+
+    def backend(self) -> str:
+        return self._backend.name
+
+    @property
+    def max_time(self) -> float | None:
+        return self._max_time
+
+    @property
+    def jobs(self) -> list[RuntimeJob]:
+        with self._lock:
+            return list(self._jobs)
+
+    # -- lifetime -------------------------------------------------------------
+    def elapsed(self) -> float:
+        end = self._closed_at if self._state in ("cancelled", "expired") else None
+        return (end or time.time()) - self._created
+
+    def remaining(self) -> float | None:
+        """Seconds left before max_time, or None without a limit."""
+        if self._max_time is None:
+            return None
+        return max(0.0, self._max_time - (time.time() - self._created))
+
+    def _expiry_reason(self) -> str | None:
+        now = time.time()
+        if self._max_time is not None and now - self._created >= self._max_time:
+            return f"its max_time of {format_duration(self._max_time)} was reached"
+        with self._lock:
+            idle = self._active == 0 and self._ttl is not None
+            if idle and now - self._last_activity >= self._ttl:  # type: ignore[operator]
+                return f"it was idle longer than its ttl of {format_duration(self._ttl)}"
+        return None
+
+    def _tick(self) -> None:
+        """Called by the service's watcher: enforce max_time and the idle TTL."""
+        if self._state != "open" and self._state != "closed":
+            return
+        reason = self._expiry_reason()
+        if reason is not None:
+            self._end("expired", f"{self._mode_name.capitalize()} expired: {reason}.")
+
+    def _check_submit(self) -> None:
+        if self._state == "open":
+            reason = self._expiry_reason()
+            if reason is not None:
+                self._end("expired", f"{self._mode_name.capitalize()} expired: {reason}.")
+        if self._state != "open":
+            raise SessionClosedError(
+                f"{self._mode_name.capitalize()} {self._session_id} is {self._state} and "
+                f"accepts no new jobs ({self._reason or 'closed by the user'}). Open a new "
+                f"{self._mode_name}: {type(self).__name__}(backend=...)."
+            )
+
+    def _refuse_start(self) -> str | None:
+        if self._state in ("cancelled", "expired"):
+            return self._reason or f"The {self._mode_name} was {self._state}."
+        return None
+
+    def _job_submitted(self, job: RuntimeJob) -> None:
+        with self._lock:
+            self._jobs.append(job)
+            self._active += 1
+            self._last_activity = time.time()
+
+    def _job_started(self, job: RuntimeJob) -> None:
+        with self._lock:
+            self._last_started = time.time()
+
+    def _job_finished(self, job: RuntimeJob) -> None:
+        with self._lock:
+            self._active -= 1
+            self._last_activity = self._last_completed = time.time()
+            if job._started is not None and job._finished is not None:
+                self._usage += job._finished - job._started
+
+    def _end(self, state: str, reason: str | None) -> None:
+        with self._lock:
+            if self._state in ("cancelled", "expired"):
+                return
+            self._state = state
+            self._reason = reason
+            self._closed_at = time.time()
+            pending = [j for j in self._jobs if not j.in_final_state()]
+        self._service.store.update_session(self._session_id, state=state, closed=self._closed_at)
+        if state in ("cancelled", "expired"):
+            for job in pending:
+                job._cancel_with(reason or f"The {self._mode_name} was {state}.")
+        if self._service.current_mode_is(self):
+            context.set_default_mode(None)
+
+    def close(self) -> None:
+        """Accept no new jobs; queued and running ones still finish."""
+        with self._lock:
+            if self._state != "open":
+                return
+            self._state = "closed"
+            self._closed_at = time.time()
+        self._service.store.update_session(self._session_id, state="closed",
+                                           closed=self._closed_at)
+        if self._service.current_mode_is(self):
+            context.set_default_mode(None)
+
+    def cancel(self) -> None:
+        """Cancel every queued and running job and close."""
+        self._end("cancelled", f"The {self._mode_name} was cancelled.")
+
+    def status(self) -> str:
+        """The qiskit-ibm-runtime status strings."""
+        self._tick()
+        if self._state == "open":
+            return "In progress, accepting new jobs"
+        with self._lock:
+            busy = self._active > 0
+        if self._state == "closed" and busy:
+            return "In progress, not accepting new jobs"
+        return "Closed"
+
+    @property
+    def state(self) -> str:
+        self._tick()
+        return self._state
+
+    def usage(self) -> float:
+        """Seconds its jobs spent running."""
+        with self._lock:
+            return self._usage
+
+    def details(self) -> dict[str, Any]:
+        with self._lock:
+            counts: dict[str, int] = {}
+            for job in self._jobs:
+                counts[job._status] = counts.get(job._status, 0) + 1
+        return {
+            "id": self._session_id,
+            "mode": self._mode_name,
+            "backend_name": self._backend.name,
+            "state": self.state,
+            "accepting_jobs": self._state == "open",
+            "max_time": self._max_time,
+            "interactive_timeout": self._ttl,
+            "started_at": self._created,
+            "closed_at": self._closed_at,
+            "elapsed": self.elapsed(),
+            "remaining": self.remaining(),
+            "last_job_started": self._last_started,
+            "last_job_completed": self._last_completed,
+            "usage_time": self.usage(),
+            "jobs": counts,
+            "reason": self._reason,
+        }
+
+    def __enter__(self) -> Session:
+        self._tokens.append(context.enter(self))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        context.leave(self._tokens.pop())
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self._session_id} on {self._backend.name}: "
+                f"{self.state}>")
+
+    def _repr_html_(self) -> str:
+        from .display import mode_html
+
+        return mode_html(self)
+
+
+class Batch(Session):
+    """Jobs run side by side, up to the executor's capacity."""
+
+    _mode_name = "batch"
+    _sequential = False
+    _priority = PRIORITY_BATCH

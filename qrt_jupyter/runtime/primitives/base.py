@@ -1,0 +1,92 @@
+"""What SamplerV2 and EstimatorV2 share: resolving the mode, options bookkeeping, submission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from qiskit.providers import BackendV2
+
+from .. import context
+from ..backends import is_aer
+from ..errors import InvalidInputError
+from ..modes import Session
+from ..transpile import TranspileCache
+from .options import OptionsNode, Unset, jsonable
+
+
+@dataclass
+class Target:
+    """Where a primitive's jobs go: service, backend, mode (or None) and transpile cache."""
+
+    service: Any
+    backend: BackendV2
+    mode: Session | None
+    cache: TranspileCache
+
+
+def resolve_target(mode: Any) -> Target:
+    from ..service import LocalRuntimeService, resolve_backend
+
+    if mode is None:
+        mode = context.current_mode()
+    if isinstance(mode, Session):
+        return Target(mode.service, mode._backend, mode, mode._cache)
+    if mode is None or isinstance(mode, (str, BackendV2)):
+        service, backend = resolve_backend(mode, None)
+        return Target(service, backend, None, service._cache_for(backend))
+    if isinstance(mode, LocalRuntimeService):
+        backend = mode.backend("aer_simulator")
+        return Target(mode, backend, None, mode._cache_for(backend))
+    raise InvalidInputError(
+        f"mode must be a Session, a Batch, a backend or a backend name, not "
+        f"{type(mode).__name__}."
+    )
+
+
+def options_report(options: OptionsNode, applied_names: set[str],
+                   extra_not_applied: list[str] = ()) -> tuple[dict, list[str]]:
+    """(options the user set, with their values; names set but not honoured locally)."""
+    defaults = type(options)().flat()
+    chosen: dict[str, Any] = {}
+    not_applied: list[str] = []
+    for name, value in options.flat().items():
+        if value is Unset or value == defaults.get(name):
+            continue
+        chosen[name] = jsonable(value)
+        top = name.split(".")[0]
+        if name not in applied_names and f"{top}.*" not in applied_names:
+            not_applied.append(name)
+    for name in extra_not_applied:
+        if name not in not_applied:
+            not_applied.append(name)
+    return chosen, not_applied
+
+
+def run_options(options: OptionsNode, backend: BackendV2, seed: Any) -> dict[str, Any]:
+    """Simulator run options from the primitive options."""
+    out: dict[str, Any] = {}
+    if seed is not Unset and seed is not None:
+        out["seed_simulator"] = int(seed)
+    noise = options.simulator.noise_model
+    if noise is not Unset and noise is not None and is_aer(backend):
+        out["noise_model"] = noise
+    return out
+
+
+class PrimitiveBase:
+    """Mode handling shared by both primitives (mirrors qiskit-ibm-runtime's BasePrimitiveV2)."""
+
+    _options_class: type[OptionsNode]
+
+    def _init_mode(self, mode: Any) -> None:
+        # Bind to the current Session/Batch at construction, as qiskit-ibm-runtime does;
+        # with none, resolve at run() so a notebook's later `%qrt session open` is used.
+        self._mode = mode if mode is not None else context.current_mode()
+
+    @property
+    def mode(self) -> Any:
+        return self._mode
+
+    def _target(self) -> Target:
+        return resolve_target(self._mode)

@@ -1,0 +1,131 @@
+"""SamplerV2 of the local runtime: qiskit's BaseSamplerV2 semantics on a warm Aer executor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from qiskit.primitives import BaseSamplerV2, BitArray, DataBin, PrimitiveResult, SamplerPubResult
+from qiskit.primitives.backend_sampler_v2 import (
+    _analyze_circuit,
+    _memory_array,
+    _samples_to_packed_array,
+)
+from qiskit.primitives.containers.sampler_pub import SamplerPubLike
+
+from ..backends import is_noisy
+from ..jobs import JobContext, RuntimeJob
+from .base import PrimitiveBase, options_report, run_options
+from .binding import binds_for, chunks, value_rows
+from .options import SamplerOptions, Unset, build_options
+from .validation import coerce_sampler_pubs
+
+DEFAULT_SHOTS = 4096
+SAMPLER_APPLIED = {
+    "default_shots", "simulator.seed_simulator", "simulator.noise_model", "environment.*",
+    "max_execution_time", "experimental",
+}
+
+
+class SamplerV2(PrimitiveBase, BaseSamplerV2):
+    """Samples circuits; results hold a BitArray per classical register."""
+
+    _options_class = SamplerOptions
+
+    def __init__(self, mode: Any = None,
+                 options: SamplerOptions | Mapping[str, Any] | None = None) -> None:
+        self._init_mode(mode)
+        self._options: SamplerOptions = build_options(SamplerOptions, options)
+
+    @property
+    def options(self) -> SamplerOptions:
+        return self._options
+
+    @options.setter
+    def options(self, value: SamplerOptions | Mapping[str, Any]) -> None:
+        self._options = build_options(SamplerOptions, value)
+
+    def run(self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None) -> RuntimeJob:
+        target = self._target()
+        options = self._options.copy()
+        default = options.default_shots if options.default_shots is not Unset else DEFAULT_SHOTS
+        coerced = coerce_sampler_pubs(pubs, shots, default, target.backend)
+        chosen, not_applied = options_report(options, SAMPLER_APPLIED)
+        seed = options.simulator.seed_simulator
+        runopts = run_options(options, target.backend, seed)
+        cache = target.cache
+        backend_noisy = is_noisy(target.backend)
+
+        def work(ctx: JobContext) -> PrimitiveResult:
+            hits0, misses0 = cache.hits, cache.misses
+            results = []
+            for i, pub in enumerate(coerced):
+                ctx.check()
+                results.append(_sample_pub(ctx, cache, pub, runopts))
+                ctx.publish({"kind": "progress", "pub": i, "done": i + 1, "of": len(coerced)})
+            cache_stats = {"hits": cache.hits - hits0, "misses": cache.misses - misses0}
+            ctx.metrics.update({
+                "transpile_cache": cache_stats, "options_applied": chosen,
+                "options_not_applied": not_applied, "num_pubs": len(coerced),
+            })
+            return PrimitiveResult(results, metadata={
+                "version": 2, "options_applied": chosen, "options_not_applied": not_applied,
+                "transpile_cache": cache_stats, "noisy_backend": backend_noisy,
+            })
+
+        inputs = {
+            "pubs": [
+                {"num_qubits": p.circuit.num_qubits, "shape": list(p.shape), "shots": p.shots,
+                 "name": p.circuit.name}
+                for p in coerced
+            ]
+        }
+        max_time = options.max_execution_time
+        return target.service.submit(
+            work, kind="sampler", backend=target.backend, mode=target.mode, inputs=inputs,
+            options=chosen, tags=options.environment.job_tags,
+            log_level=options.environment.log_level,
+            max_execution_time=None if max_time is Unset else float(max_time),
+            callback=_wrap_callback(options.environment.callback),
+        )
+
+
+def _wrap_callback(callback: Any) -> Any:
+    return callback if callable(callback) else None
+
+
+def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> SamplerPubResult:
+    entry, _hit = cache.lookup(pub.circuit)
+    circuit = entry.circuit
+    shape = pub.parameter_values.shape
+    rows = value_rows(pub) if pub.circuit.num_parameters else np.zeros((1, 0))
+    meas_info, max_num_bytes = _analyze_circuit(circuit)
+    arrays = {
+        item.creg_name: np.zeros((rows.shape[0], pub.shots, item.num_bytes), dtype=np.uint8)
+        for item in meas_info
+    }
+    options = dict(runopts, shots=pub.shots, memory=True)
+    for part in chunks(rows.shape[0]):
+        binds = binds_for(circuit, pub.circuit, rows[part])
+        result = ctx.run_circuits([circuit], [binds] if binds else None, options)
+        memory = [
+            exp.data.memory if getattr(exp.data, "memory", None) else ["0x0"] * exp.shots
+            for exp in result.results
+        ]
+        for r, samples in enumerate(_memory_array(memory, max_num_bytes)):
+            for item in meas_info:
+                arrays[item.creg_name][part.start + r] = _samples_to_packed_array(
+                    samples, item.num_bits, item.start
+                )
+    total = int(np.prod(shape)) if shape else 1
+    meas = {}
+    for item in meas_info:
+        data = arrays[item.creg_name]
+        if data.shape[0] == 1 and total != 1:
+            data = np.repeat(data, total, axis=0)
+        meas[item.creg_name] = BitArray(data.reshape(shape + data.shape[1:]), item.num_bits)
+    return SamplerPubResult(
+        DataBin(**meas, shape=shape),
+        metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata},
+    )

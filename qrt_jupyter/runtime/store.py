@@ -1,0 +1,474 @@
+"""SQLite persistence of sessions, jobs, logs, interim results and results.
+
+One file under ``$QRT_HOME`` (WAL mode) is shared by every kernel, script and
+the Jupyter server: jobs are found again from a new process, two processes may
+write at once, and the server reads what kernels write. The file is marked with
+an application id so that a file that is not ours is never touched, and its
+schema is versioned with forward-only migrations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+
+#: Written to ``PRAGMA application_id``: "QRT1". Identifies the file as ours.
+APPLICATION_ID = 0x51525431
+FINAL_STATES = ("DONE", "ERROR", "CANCELLED")
+
+_SCHEMA_V1 = """
+CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT INTO counter (id, seq) VALUES (1, 0);
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    max_time REAL,
+    ttl REAL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    closed REAL,
+    owner TEXT NOT NULL,
+    changed INTEGER NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    session_id TEXT,
+    kind TEXT NOT NULL,
+    program TEXT,
+    backend TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    inputs TEXT NOT NULL DEFAULT '{}',
+    options TEXT NOT NULL DEFAULT '{}',
+    metrics TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    owner TEXT NOT NULL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    result BLOB,
+    changed INTEGER NOT NULL
+);
+CREATE INDEX jobs_session ON jobs (session_id, created);
+CREATE INDEX jobs_created ON jobs (created);
+CREATE INDEX jobs_changed ON jobs (changed);
+CREATE TABLE job_events (
+    job_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX job_events_job ON job_events (job_id);
+CREATE TABLE job_logs (
+    job_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX job_logs_job ON job_logs (job_id);
+CREATE TABLE interim (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    payload BLOB NOT NULL,
+    summary TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+"""
+
+#: MIGRATIONS[i] brings a store from schema version i to i + 1.
+MIGRATIONS: list[str] = [_SCHEMA_V1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("QRT_HOME") or Path.home() / ".qrt").expanduser()
+
+
+def _process_start(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return "?"
+
+
+def this_process() -> str:
+    """host:pid:start — identifies a process even after its pid is reused."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def process_alive(owner: str) -> bool:
+    """Whether the process that wrote ``owner`` still runs (unknown hosts count as alive)."""
+    try:
+        host, pid_text, start = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return start == "?" or _process_start(pid) == start
+
+
+class Store:
+    """Thread-safe access to one store file; each write is one short transaction."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        if path is None:
+            path = default_home() / "store.sqlite"
+        self.path = Path(path).expanduser()
+        self.owner = this_process()
+        self._lock = threading.RLock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = self._open()
+
+    # -- opening -------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path} is not a readable qrt_jupyter store ({exc}). It was left "
+                "untouched; move it away or set QRT_HOME to another folder."
+            ) from exc
+        if existed and app_id != APPLICATION_ID and (tables or app_id):
+            conn.close()
+            raise StoreError(
+                f"{self.path} is an SQLite file that qrt_jupyter did not create "
+                f"(application_id {app_id:#x}). It was left untouched; set QRT_HOME to "
+                "another folder or pass another store path."
+            )
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this qrt_jupyter "
+                f"understands ({SCHEMA_VERSION}). Upgrade qrt_jupyter to read it."
+            )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        if version < SCHEMA_VERSION:
+            self._migrate(conn, version)
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """A write transaction and the change sequence number it writes."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                seq = conn.execute(
+                    "UPDATE counter SET seq = seq + 1 WHERE id = 1 RETURNING seq"
+                ).fetchone()[0]
+                yield conn, seq
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self._conn.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def change_seq(self) -> int:
+        """Grows with every write from any process; pollers compare it to skip work."""
+        return self._query("SELECT seq FROM counter WHERE id = 1")[0]["seq"]
+
+    # -- sessions ------------------------------------------------------------
+    def insert_session(self, session_id: str, *, mode: str, backend: str,
+                       max_time: float | None, ttl: float | None, created: float) -> None:
+        with self._tx() as (conn, seq):
+            conn.execute(
+                "INSERT INTO sessions (id, mode, backend, max_time, ttl, state, created, owner,"
+                " changed) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+                (session_id, mode, backend, max_time, ttl, created, self.owner, seq),
+            )
+
+    def update_session(self, session_id: str, **fields: Any) -> None:
+        if not fields:
+            return
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as (conn, seq):
+            conn.execute(
+                f"UPDATE sessions SET {cols}, changed = ? WHERE id = ?",
+                (*fields.values(), seq, session_id),
+            )
+
+    def get_session(self, session_id: str) -> dict | None:
+        rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        return rows[0] if rows else None
+
+    def list_sessions(self, *, state: str | None = None, limit: int = 50) -> list[dict]:
+        sql = "SELECT * FROM sessions"
+        args: list[Any] = []
+        if state:
+            sql += " WHERE state = ?"
+            args.append(state)
+        sql += " ORDER BY created DESC LIMIT ?"
+        args.append(limit)
+        return self._query(sql, args)
+
+    def session_job_counts(self, session_id: str) -> dict[str, int]:
+        rows = self._query(
+            "SELECT status, count(*) AS n FROM jobs WHERE session_id = ? GROUP BY status",
+            (session_id,),
+        )
+        return {r["status"]: r["n"] for r in rows}
+
+    # -- jobs ----------------------------------------------------------------
+    def insert_job(self, job_id: str, *, session_id: str | None, kind: str, program: str | None,
+                   backend: str, created: float, tags: list[str], inputs: dict,
+                   options: dict) -> None:
+        with self._tx() as (conn, seq):
+            conn.execute(
+                "INSERT INTO jobs (id, session_id, kind, program, backend, status, created, tags,"
+                " inputs, options, owner, changed)"
+                " VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?)",
+                (job_id, session_id, kind, program, backend, created, json.dumps(tags),
+                 json.dumps(inputs), json.dumps(options), self.owner, seq),
+            )
+            conn.execute("INSERT INTO job_events VALUES (?, 'QUEUED', ?)", (job_id, created))
+
+    def mark_running(self, job_id: str, at: float) -> None:
+        with self._tx() as (conn, seq):
+            conn.execute(
+                "UPDATE jobs SET status = 'RUNNING', started = ?, changed = ? WHERE id = ?",
+                (at, seq, job_id),
+            )
+            conn.execute("INSERT INTO job_events VALUES (?, 'RUNNING', ?)", (job_id, at))
+
+    def finish_job(self, job_id: str, *, status: str, at: float, metrics: dict,
+                   error: str | None = None, result: bytes | None = None,
+                   logs: Sequence[tuple[float, str, str]] = ()) -> None:
+        """Final state, metrics, result and pending logs in one durable transaction."""
+        with self._tx() as (conn, seq):
+            if logs:
+                conn.executemany(
+                    "INSERT INTO job_logs VALUES (?, ?, ?, ?)",
+                    [(job_id, at_, level, msg) for at_, level, msg in logs],
+                )
+            conn.execute(
+                "UPDATE jobs SET status = ?, finished = ?, metrics = ?, error = ?, result = ?,"
+                " changed = ? WHERE id = ?",
+                (status, at, json.dumps(metrics), error, result, seq, job_id),
+            )
+            conn.execute("INSERT INTO job_events VALUES (?, ?, ?)", (job_id, status, at))
+
+    def get_job(self, job_id: str, *, with_result: bool = False) -> dict | None:
+        cols = "*" if with_result else _JOB_COLUMNS
+        rows = self._query(f"SELECT {cols} FROM jobs WHERE id = ?", (job_id,))
+        return _decode_job(rows[0]) if rows else None
+
+    def job_status(self, job_id: str) -> tuple[str, str | None, int] | None:
+        rows = self._query(
+            "SELECT status, error, cancel_requested FROM jobs WHERE id = ?", (job_id,)
+        )
+        return (rows[0]["status"], rows[0]["error"], rows[0]["cancel_requested"]) if rows else None
+
+    def job_result(self, job_id: str) -> bytes | None:
+        rows = self._query("SELECT result FROM jobs WHERE id = ?", (job_id,))
+        return rows[0]["result"] if rows else None
+
+    def list_jobs(self, *, limit: int | None = 20, offset: int = 0, session_id: str | None = None,
+                  pending: bool | None = None, status: str | Sequence[str] | None = None,
+                  tags: Sequence[str] | None = None, created_after: float | None = None,
+                  changed_after: int | None = None, program: str | None = None,
+                  descending: bool = True) -> list[dict]:
+        where: list[str] = []
+        args: list[Any] = []
+        if session_id is not None:
+            where.append("session_id = ?")
+            args.append(session_id)
+        if pending is True:
+            where.append("status IN ('QUEUED', 'RUNNING')")
+        elif pending is False:
+            where.append("status IN ('DONE', 'ERROR', 'CANCELLED')")
+        if status:
+            statuses = [status] if isinstance(status, str) else list(status)
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args.extend(s.upper() for s in statuses)
+        if created_after is not None:
+            where.append("created > ?")
+            args.append(created_after)
+        if changed_after is not None:
+            where.append("changed > ?")
+            args.append(changed_after)
+        if program is not None:
+            where.append("program = ?")
+            args.append(program)
+        for tag in tags or ():
+            where.append("EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)")
+            args.append(tag)
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY created {'DESC' if descending else 'ASC'}, rowid"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args.extend([limit, offset])
+        return [_decode_job(r) for r in self._query(sql, args)]
+
+    def count_jobs(self, **filters: Any) -> int:
+        return len(self.list_jobs(limit=None, **filters))
+
+    def delete_job(self, job_id: str) -> bool:
+        with self._tx() as (conn, _seq):
+            n = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
+            for table in ("job_events", "job_logs", "interim"):
+                conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
+        return n > 0
+
+    def job_events(self, job_id: str) -> list[dict]:
+        return self._query(
+            "SELECT status, at FROM job_events WHERE job_id = ? ORDER BY rowid", (job_id,)
+        )
+
+    # -- cancellation requested from outside the owning process ----------------
+    def request_cancel(self, job_id: str) -> None:
+        with self._tx() as (conn, seq):
+            conn.execute(
+                "UPDATE jobs SET cancel_requested = 1, changed = ? WHERE id = ?", (seq, job_id)
+            )
+
+    def cancel_requests(self, owner: str) -> list[str]:
+        rows = self._query(
+            "SELECT id FROM jobs WHERE owner = ? AND cancel_requested = 1"
+            " AND status IN ('QUEUED', 'RUNNING')",
+            (owner,),
+        )
+        return [r["id"] for r in rows]
+
+    def request_session_cancel(self, session_id: str, how: str) -> None:
+        """``how`` is 'close' or 'cancel'; the owning process acts on it."""
+        flag = 2 if how == "cancel" else 1
+        with self._tx() as (conn, seq):
+            conn.execute(
+                "UPDATE sessions SET cancel_requested = ?, changed = ? WHERE id = ?",
+                (flag, seq, session_id),
+            )
+
+    def session_requests(self, owner: str) -> list[tuple[str, int]]:
+        rows = self._query(
+            "SELECT id, cancel_requested FROM sessions WHERE owner = ? AND cancel_requested > 0"
+            " AND state = 'open'",
+            (owner,),
+        )
+        return [(r["id"], r["cancel_requested"]) for r in rows]
+
+    # -- logs and interim results ----------------------------------------------
+    def add_logs(self, job_id: str, entries: Sequence[tuple[float, str, str]]) -> None:
+        with self._tx() as (conn, _seq):
+            conn.executemany(
+                "INSERT INTO job_logs VALUES (?, ?, ?, ?)",
+                [(job_id, at, level, msg) for at, level, msg in entries],
+            )
+
+    def logs(self, job_id: str) -> list[dict]:
+        return self._query(
+            "SELECT at, level, message FROM job_logs WHERE job_id = ? ORDER BY rowid", (job_id,)
+        )
+
+    def add_interim(self, job_id: str, entries: Sequence[tuple[int, float, bytes, str]]) -> None:
+        with self._tx() as (conn, seq):
+            conn.executemany(
+                "INSERT INTO interim VALUES (?, ?, ?, ?, ?)",
+                [(job_id, s, at, payload, summary) for s, at, payload, summary in entries],
+            )
+            conn.execute("UPDATE jobs SET changed = ? WHERE id = ?", (seq, job_id))
+
+    def interim(self, job_id: str, *, since: int = -1, payload: bool = True) -> list[dict]:
+        cols = "seq, at, payload, summary" if payload else "seq, at, summary"
+        return self._query(
+            f"SELECT {cols} FROM interim WHERE job_id = ? AND seq > ? ORDER BY seq",
+            (job_id, since),
+        )
+
+    # -- processes that died ---------------------------------------------------
+    def reap_orphans(self) -> int:
+        """Mark jobs and sessions whose owning process is gone; returns jobs marked."""
+        rows = self._query(
+            "SELECT id, owner FROM jobs WHERE status IN ('QUEUED', 'RUNNING') AND owner != ?",
+            (self.owner,),
+        )
+        dead = [r for r in rows if not process_alive(r["owner"])]
+        now = time.time()
+        for r in dead:
+            pid = r["owner"].rsplit(":", 2)[1]
+            message = (
+                f"The process that ran this job (pid {pid}) exited before the job finished; "
+                "run the job again."
+            )
+            with self._tx() as (conn, seq):
+                conn.execute(
+                    "UPDATE jobs SET status = 'ERROR', error = ?, finished = ?, changed = ?"
+                    " WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
+                    (message, now, seq, r["id"]),
+                )
+                conn.execute("INSERT INTO job_events VALUES (?, 'ERROR', ?)", (r["id"], now))
+        sessions = self._query(
+            "SELECT id, owner FROM sessions WHERE state = 'open' AND owner != ?", (self.owner,)
+        )
+        for s in sessions:
+            if not process_alive(s["owner"]):
+                self.update_session(s["id"], state="closed", closed=now)
+        return len(dead)
+
+
+_JOB_COLUMNS = (
+    "id, session_id, kind, program, backend, status, created, started, finished, tags, inputs,"
+    " options, metrics, error, owner, cancel_requested, changed"
+)
+
+
+def _decode_job(row: dict) -> dict:
+    for key in ("tags", "inputs", "options", "metrics"):
+        if key in row and isinstance(row[key], str):
+            row[key] = json.loads(row[key])
+    return row
