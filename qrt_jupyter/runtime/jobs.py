@@ -38,11 +38,15 @@ _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 log = logging.getLogger("qrt_jupyter")
 
 
-class _Cancelled(Exception):
-    """Raised inside a running job to stop it between steps."""
+class _Cancelled(BaseException):
+    """Raised inside a running job to stop it between steps.
+
+    A BaseException, like KeyboardInterrupt, so that a program's broad
+    ``except Exception`` cannot swallow a cancellation.
+    """
 
 
-class _OverTime(Exception):
+class _OverTime(BaseException):
     """Raised inside a running job that exceeded max_execution_time."""
 
 
@@ -180,6 +184,7 @@ class RuntimeJob(BasePrimitiveJob):
         self._mode: Any = None
         self._executor: Any = None
         self._ctx: JobContext | None = None
+        self._inline_calls = 0
 
     # -- identity -----------------------------------------------------------
     def job_id(self) -> str:
@@ -488,3 +493,73 @@ class RuntimeJob(BasePrimitiveJob):
         from .display import job_html
 
         return job_html(self)
+
+
+class _InlineContext:
+    """A program's context as seen by a primitive the program runs inline.
+
+    Circuit runs, cancellation and max_execution_time go to the program's job;
+    the primitive's own progress messages are dropped, and its metrics are kept
+    apart, so the program's interim stream holds only what the program publishes.
+    """
+
+    def __init__(self, parent: Any) -> None:
+        self._parent = parent
+        self.metrics: dict[str, Any] = {}
+        self.backend = parent.backend
+
+    def check(self) -> None:
+        self._parent.check()
+
+    def publish(self, obj: Any) -> int:
+        self._parent.check()
+        return -1
+
+    def log(self, message: str, level: str = "INFO") -> None:
+        self._parent.log(message, level)
+
+    def run_circuits(self, circuits: list, parameter_binds: list[dict] | None,
+                     run_options: dict[str, Any]) -> Any:
+        return self._parent.run_circuits(circuits, parameter_binds, run_options)
+
+
+class CompletedJob(BasePrimitiveJob):
+    """The already-finished job a primitive returns when run inside a program."""
+
+    def __init__(self, job_id: str, result: Any, metrics: dict[str, Any]) -> None:
+        super().__init__(job_id)
+        self._result = result
+        self._metrics = metrics
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._result
+
+    def status(self) -> JobStatus:
+        return "DONE"
+
+    def done(self) -> bool:
+        return True
+
+    def running(self) -> bool:
+        return False
+
+    def cancelled(self) -> bool:
+        return False
+
+    def in_final_state(self) -> bool:
+        return True
+
+    def cancel(self) -> bool:
+        return False
+
+    def metrics(self) -> dict[str, Any]:
+        return dict(self._metrics)
+
+
+def run_inline(parent: Any, work: Callable[[Any], Any], *, kind: str) -> CompletedJob:
+    """Run a primitive's work now, inside the program job that ``parent`` belongs to."""
+    ctx = _InlineContext(parent)
+    result = work(ctx)
+    parent.job._inline_calls += 1
+    return CompletedJob(f"{parent.job.job_id()}-{kind}-{parent.job._inline_calls}", result,
+                        ctx.metrics)

@@ -64,6 +64,7 @@ class LocalRuntimeService:
         self._lock = threading.RLock()
         self._modes: weakref.WeakSet = weakref.WeakSet()
         self._watcher: threading.Thread | None = None
+        self._programs: dict[str, Any] = {}
         self.store.reap_orphans()
 
     @classmethod
@@ -233,6 +234,86 @@ class LocalRuntimeService:
         self._ensure_watcher()
         return job
 
+    # -- programs ------------------------------------------------------------
+    def register_program(self, fn: Callable, name: str | None = None, *,
+                         description: str | None = None) -> str:
+        """Make ``fn(ctx, **inputs)`` runnable by name with ``service.run``."""
+        from .programs.registry import make_program
+
+        prog = make_program(fn, name, description)
+        self._programs[prog.name] = prog
+        return prog.name
+
+    def programs(self) -> list[Any]:
+        """Built-in, decorated and registered programs."""
+        from .programs import load_builtins
+        from .programs.registry import registered
+
+        load_builtins()
+        merged = {**registered(), **self._programs}
+        return list(merged.values())
+
+    def _program(self, program: str | Callable) -> Any:
+        from .programs import load_builtins
+        from .programs.registry import make_program, registered
+
+        if callable(program):
+            name = getattr(program, "__qrt_program__", None)
+            if name is not None:
+                return registered()[name]
+            return make_program(program)
+        if not isinstance(program, str):
+            raise InvalidInputError(
+                f"program must be a registered name or a function, not {type(program).__name__}."
+            )
+        load_builtins()
+        known = {**registered(), **self._programs}
+        if program not in known:
+            from .errors import did_you_mean
+
+            raise InvalidInputError(
+                f"No program named '{program}'.{did_you_mean(program, known)} "
+                f"Registered: {', '.join(sorted(known))}."
+            )
+        return known[program]
+
+    def run(self, program: str | Callable, inputs: dict | None = None, *, mode: Any = None,
+            options: dict | None = None, callback: Callable | None = None,
+            resume_from: str | None = None, tags: Sequence[str] = (),
+            max_execution_time: float | None = None, log_level: str = "INFO") -> RuntimeJob:
+        """Run a program as a job in the background; returns the job at once."""
+        from .codec import to_json
+        from .primitives.base import resolve_target
+        from .programs.context import ProgramContext, split_options
+
+        prog = self._program(program)
+        bound = prog.bind(inputs or {})
+        est_opts, sam_opts = split_options(options)
+        if mode is None:
+            mode = context.current_mode() or self.backend("aer_simulator")
+        target = resolve_target(mode)
+        if target.service is not self:
+            target = type(target)(self, self.add_backend(target.backend), target.mode,
+                                  target.cache)
+        if resume_from is not None:
+            self.job(resume_from)  # raises for an unknown id before anything is stored
+        if max_execution_time is not None and max_execution_time <= 0:
+            raise InvalidInputError("max_execution_time must be a positive number of seconds.")
+
+        def work(job_ctx: Any) -> Any:
+            ctx = ProgramContext(job_ctx, target, estimator_options=est_opts,
+                                 sampler_options=sam_opts, resume_from=resume_from)
+            return prog.fn(ctx, **bound)
+
+        summary = {k: _summarise(v, to_json) for k, v in bound.items()}
+        if resume_from:
+            summary["resume_from"] = resume_from
+        return self.submit(
+            work, kind="program", program=prog.name, backend=target.backend, mode=target.mode,
+            inputs=summary, options=to_json(options or {}), tags=tags, log_level=log_level,
+            max_execution_time=max_execution_time, callback=callback,
+        )
+
     # -- modes and the watcher ---------------------------------------------
     def current_mode_is(self, mode: Any) -> bool:
         return context.default_mode() is mode
@@ -271,6 +352,20 @@ class LocalRuntimeService:
                             mode.cancel() if how == 2 else mode.close()
             except Exception:  # noqa: BLE001 - a locked or closed store: try next tick
                 pass
+
+
+def _summarise(value: Any, to_json: Callable[[Any], Any]) -> Any:
+    """A short JSON description of a program input for the store and the sidebar."""
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import SparsePauliOp
+
+    if isinstance(value, QuantumCircuit):
+        return {"circuit": value.name, "num_qubits": value.num_qubits,
+                "num_parameters": value.num_parameters}
+    if isinstance(value, SparsePauliOp):
+        return {"operator": f"{len(value)} Pauli terms", "num_qubits": value.num_qubits}
+    text = to_json(value)
+    return text if len(repr(text)) < 2000 else repr(value)[:200]
 
 
 def _unknown_backend(name: str, extra: dict) -> str:

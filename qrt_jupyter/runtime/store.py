@@ -88,8 +88,18 @@ CREATE TABLE interim (
 );
 """
 
+_CHECKPOINTS_V2 = """
+CREATE TABLE checkpoints (
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+"""
+
 #: MIGRATIONS[i] brings a store from schema version i to i + 1.
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _CHECKPOINTS_V2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -361,7 +371,7 @@ class Store:
     def delete_job(self, job_id: str) -> bool:
         with self._tx() as (conn, _seq):
             n = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
-            for table in ("job_events", "job_logs", "interim"):
+            for table in ("job_events", "job_logs", "interim", "checkpoints"):
                 conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
         return n > 0
 
@@ -429,6 +439,22 @@ class Store:
             f"SELECT {cols} FROM interim WHERE job_id = ? AND seq > ? ORDER BY seq",
             (job_id, since),
         )
+
+    # -- checkpoints of programs ----------------------------------------------
+    def add_checkpoint(self, job_id: str, payload: bytes) -> int:
+        with self._tx() as (conn, _seq):
+            seq = conn.execute(
+                "SELECT coalesce(max(seq), -1) + 1 FROM checkpoints WHERE job_id = ?", (job_id,)
+            ).fetchone()[0]
+            conn.execute("INSERT INTO checkpoints VALUES (?, ?, ?, ?)",
+                         (job_id, seq, time.time(), payload))
+        return seq
+
+    def last_checkpoint(self, job_id: str) -> bytes | None:
+        rows = self._query(
+            "SELECT payload FROM checkpoints WHERE job_id = ? ORDER BY seq DESC LIMIT 1", (job_id,)
+        )
+        return rows[0]["payload"] if rows else None
 
     # -- processes that died ---------------------------------------------------
     def reap_orphans(self) -> int:

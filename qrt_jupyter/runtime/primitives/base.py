@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,10 @@ class PrimitiveBase:
     """Mode handling shared by both primitives (mirrors qiskit-ibm-runtime's BasePrimitiveV2)."""
 
     _options_class: type[OptionsNode]
+    #: set on primitives a program gets from its context: their work runs inside the
+    #: program's own job instead of queueing behind it in the same session lane
+    _inline_ctx: Any = None
+    _inline_target: Target | None = None
 
     def _init_mode(self, mode: Any) -> None:
         # Bind to the current Session/Batch at construction, as qiskit-ibm-runtime does;
@@ -89,4 +94,22 @@ class PrimitiveBase:
         return self._mode
 
     def _target(self) -> Target:
+        if self._inline_target is not None:
+            return self._inline_target
         return resolve_target(self._mode)
+
+    def _submit(self, target: Target, work: Callable[[Any], Any], *, kind: str, inputs: dict,
+                chosen: dict, options: Any) -> Any:
+        if self._inline_ctx is not None:
+            from ..jobs import run_inline
+
+            return run_inline(self._inline_ctx, work, kind=kind)
+        max_time = options.max_execution_time
+        callback = options.environment.callback
+        return target.service.submit(
+            work, kind=kind, backend=target.backend, mode=target.mode, inputs=inputs,
+            options=chosen, tags=options.environment.job_tags,
+            log_level=options.environment.log_level,
+            max_execution_time=None if max_time is Unset else float(max_time),
+            callback=callback if callable(callback) else None,
+        )

@@ -9,7 +9,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 #: Parameter rows per simulator call: a running job can be cancelled between calls.
-ROWS_PER_CALL = 256
+ROWS_PER_CALL = 1024
 
 
 def value_rows(pub: Any) -> np.ndarray:

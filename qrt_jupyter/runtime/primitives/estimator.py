@@ -97,12 +97,5 @@ class EstimatorV2(PrimitiveBase, BaseEstimatorV2):
                 for p in coerced
             ]
         }
-        max_time = options.max_execution_time
-        return target.service.submit(
-            work, kind="estimator", backend=target.backend, mode=target.mode, inputs=inputs,
-            options=chosen, tags=options.environment.job_tags,
-            log_level=options.environment.log_level,
-            max_execution_time=None if max_time is Unset else float(max_time),
-            callback=options.environment.callback if callable(
-                options.environment.callback) else None,
-        )
+        return self._submit(target, work, kind="estimator", inputs=inputs, chosen=chosen,
+                            options=options)

@@ -81,18 +81,8 @@ class SamplerV2(PrimitiveBase, BaseSamplerV2):
                 for p in coerced
             ]
         }
-        max_time = options.max_execution_time
-        return target.service.submit(
-            work, kind="sampler", backend=target.backend, mode=target.mode, inputs=inputs,
-            options=chosen, tags=options.environment.job_tags,
-            log_level=options.environment.log_level,
-            max_execution_time=None if max_time is Unset else float(max_time),
-            callback=_wrap_callback(options.environment.callback),
-        )
-
-
-def _wrap_callback(callback: Any) -> Any:
-    return callback if callable(callback) else None
+        return self._submit(target, work, kind="sampler", inputs=inputs, chosen=chosen,
+                            options=options)
 
 
 def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> SamplerPubResult:
