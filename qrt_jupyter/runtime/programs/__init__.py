@@ -9,7 +9,7 @@ def load_builtins() -> None:
     """Import the built-in programs once, so that they register themselves."""
     global _loaded
     if not _loaded:
-        from . import vqe  # noqa: F401
+        from . import qaoa, sweep, vqe  # noqa: F401
 
         _loaded = True
 
