@@ -12,10 +12,11 @@ from .runtime import (
     SamplerV2,
     Session,
 )
+from .runtime.programs import program
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Batch", "EstimatorOptions", "EstimatorV2", "JOB_FINAL_STATES", "LocalRuntimeService",
-    "QRTError", "RuntimeJob", "SamplerOptions", "SamplerV2", "Session", "__version__",
+    "QRTError", "RuntimeJob", "SamplerOptions", "SamplerV2", "Session", "__version__", "program",
 ]
