@@ -35,3 +35,16 @@ def enter(mode: Any) -> Any:
 
 def leave(token: Any) -> None:
     _current.reset(token)
+
+
+_default_options: dict[str, Any] = {}
+
+
+def set_default_options(options: dict[str, Any]) -> None:
+    """Options (dotted names) every primitive created afterwards starts from."""
+    global _default_options
+    _default_options = dict(options)
+
+
+def default_options() -> dict[str, Any]:
+    return dict(_default_options)

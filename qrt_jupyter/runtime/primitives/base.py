@@ -13,7 +13,7 @@ from ..backends import is_aer
 from ..errors import InvalidInputError
 from ..modes import Session
 from ..transpile import TranspileCache
-from .options import OptionsNode, Unset, jsonable
+from .options import OptionsNode, Unset, build_options, jsonable
 
 
 @dataclass
@@ -45,10 +45,21 @@ def resolve_target(mode: Any) -> Target:
     )
 
 
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _default_flat(cls: type[OptionsNode]) -> dict[str, Any]:
+    """The default values of an options class by dotted name (built once: read only)."""
+    flat = _DEFAULTS.get(cls)
+    if flat is None:
+        flat = _DEFAULTS[cls] = cls().flat()
+    return flat
+
+
 def options_report(options: OptionsNode, applied_names: set[str],
                    extra_not_applied: list[str] = ()) -> tuple[dict, list[str]]:
     """(options the user set, with their values; names set but not honoured locally)."""
-    defaults = type(options)().flat()
+    defaults = _default_flat(type(options))
     chosen: dict[str, Any] = {}
     not_applied: list[str] = []
     for name, value in options.flat().items():
@@ -88,6 +99,20 @@ class PrimitiveBase:
         # Bind to the current Session/Batch at construction, as qiskit-ibm-runtime does;
         # with none, resolve at run() so a notebook's later `%qrt session open` is used.
         self._mode = mode if mode is not None else context.current_mode()
+
+    @staticmethod
+    def _initial_options(cls: type[OptionsNode], options: Any) -> Any:
+        """The process-wide defaults (``%qrt options``) overlaid with ``options``."""
+        if isinstance(options, cls):
+            return options.copy()
+        built = cls()
+        names = set(built.to_dict())
+        for key, value in context.default_options().items():
+            if key.split(".")[0] in names:
+                built.update(**{key: value})
+        if options is not None:
+            built.update(**build_options(cls, options).to_dict(only_set=True))
+        return built
 
     @property
     def mode(self) -> Any:

@@ -31,7 +31,7 @@ class EstimatorV2(PrimitiveBase, BaseEstimatorV2):
     def __init__(self, mode: Any = None,
                  options: EstimatorOptions | Mapping[str, Any] | None = None) -> None:
         self._init_mode(mode)
-        self._options: EstimatorOptions = build_options(EstimatorOptions, options)
+        self._options: EstimatorOptions = self._initial_options(EstimatorOptions, options)
 
     @property
     def options(self) -> EstimatorOptions:

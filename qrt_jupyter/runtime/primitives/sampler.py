@@ -36,7 +36,7 @@ class SamplerV2(PrimitiveBase, BaseSamplerV2):
     def __init__(self, mode: Any = None,
                  options: SamplerOptions | Mapping[str, Any] | None = None) -> None:
         self._init_mode(mode)
-        self._options: SamplerOptions = build_options(SamplerOptions, options)
+        self._options: SamplerOptions = self._initial_options(SamplerOptions, options)
 
     @property
     def options(self) -> SamplerOptions:
