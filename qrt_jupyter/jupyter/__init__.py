@@ -1,0 +1,1 @@
+"""The Jupyter layer: magics, widgets and plots over the public runtime API."""
