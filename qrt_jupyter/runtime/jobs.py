@@ -479,11 +479,13 @@ class RuntimeJob(BasePrimitiveJob):
             self._finished = finished
             self._metrics = metrics
             subscribers = list(self._subscribers)
+        # The mode's bookkeeping (usage, activity) is updated before waiters wake, so that
+        # session.usage() and session.status() are current as soon as result() returns.
+        if self._mode is not None:
+            self._mode._job_finished(self)
         for sub in subscribers:
             sub.close()
         self._done.set()
-        if self._mode is not None:
-            self._mode._job_finished(self)
         self._work = None
 
     def __repr__(self) -> str:

@@ -170,6 +170,7 @@ class LocalRuntimeService:
                 f"Job {job_id} is {job.status()}; cancel it before deleting it."
             )
         self.store.delete_job(job_id)
+        _LIVE_JOBS.pop(job_id, None)  # else service.job(id) would still find it in memory
 
     def _observed(self, row: dict) -> RuntimeJob:
         job = RuntimeJob(

@@ -360,9 +360,10 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY created {'DESC' if descending else 'ASC'}, rowid"
-        if limit is not None:
+        if limit is not None or offset:
+            # SQLite has no OFFSET without LIMIT; -1 means no limit, so skip= works alone.
             sql += " LIMIT ? OFFSET ?"
-            args.extend([limit, offset])
+            args.extend([-1 if limit is None else limit, offset])
         return [_decode_job(r) for r in self._query(sql, args)]
 
     def count_jobs(self, **filters: Any) -> int:

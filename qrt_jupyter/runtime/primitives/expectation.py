@@ -46,7 +46,9 @@ def _operator(obs: dict, num_qubits: int) -> SparsePauliOp:
 def _broadcast(table: np.ndarray, param_shape: tuple, obs_index: np.ndarray) -> np.ndarray:
     rows = np.arange(max(1, int(np.prod(param_shape, dtype=int)))).reshape(param_shape)
     b_rows, b_obs = np.broadcast_arrays(rows, obs_index)
-    return table[b_rows, b_obs]
+    # asarray: indexing with 0-d arrays gives a numpy scalar, but qiskit's primitives
+    # return evs and stds of a scalar PUB as 0-d arrays (and the store keeps arrays exactly).
+    return np.asarray(table[b_rows, b_obs])
 
 
 def exact_pub(ctx: Any, entry: CacheEntry, pub: Any, run_options: dict) -> PubResult:
@@ -178,7 +180,7 @@ def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, sh
         reps = int(np.prod(pub.parameter_values.shape))
         means, variances = np.repeat(means, reps, axis=0), np.repeat(variances, reps, axis=0)
     evs = _broadcast(means, pub.parameter_values.shape, obs_index)
-    stds = np.sqrt(_broadcast(variances, pub.parameter_values.shape, obs_index))
+    stds = np.asarray(np.sqrt(_broadcast(variances, pub.parameter_values.shape, obs_index)))
     return PubResult(
         DataBin(evs=evs, stds=stds, shape=evs.shape),
         metadata={"target_precision": pub.precision, "shots": shots, "exact": False,

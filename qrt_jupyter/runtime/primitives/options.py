@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ def _check_type(value: Any, hint: Any) -> bool:
         return value is Unset
     if hint is type(None):
         return value is None
-    if origin is Union or str(origin) == "types.UnionType":
+    if origin is Union or origin is types.UnionType:  # typing.Union[...] or PEP 604 a | b
         return any(_check_type(value, arg) for arg in typing.get_args(hint))
     if origin is Literal:
         return value in typing.get_args(hint)
@@ -75,7 +76,7 @@ def _check_type(value: Any, hint: Any) -> bool:
 
 def _describe(hint: Any) -> str:
     origin = typing.get_origin(hint)
-    if origin is Union or str(origin) == "types.UnionType":
+    if origin is Union or origin is types.UnionType:  # typing.Union[...] or PEP 604 a | b
         return " or ".join(_describe(a) for a in typing.get_args(hint) if a is not _UnsetType)
     if origin is Literal:
         return " or ".join(repr(a) for a in typing.get_args(hint))

@@ -75,12 +75,21 @@ def _check_values(circuit: QuantumCircuit, pub: Any, index: int) -> None:
 def _explain(exc: Exception, index: int, circuit: QuantumCircuit) -> InvalidPubError:
     text = str(exc)
     low = text.lower()
-    if "parameter" in low and ("number" in low or "match" in low or "values" in low):
+    # Broadcasting first: qiskit's message for it also mentions "parameter values".
+    if "broadcast" in low:
+        fix = (
+            "make the shapes broadcast: parameter values of shape (..., P) and observables "
+            "of a shape numpy can broadcast against (...), e.g. values (k, 1, P) with "
+            "observables (1, m)."
+        )
+    elif ("parameter" in low and ("number" in low or "match" in low or "values" in low)) or (
+        "inconsistent with last dimension" in low  # BindingsArray: wrong count per set
+    ):
         fix = (
             f"give {circuit.num_parameters} values per parameter set (the last axis of the "
             "parameter values), in the order of circuit.parameters."
         )
-    elif "broadcast" in low or "shape" in low:
+    elif "shape" in low:
         fix = (
             "make the shapes broadcast: parameter values of shape (..., P) and observables "
             "of a shape numpy can broadcast against (...), e.g. values (k, 1, P) with "
