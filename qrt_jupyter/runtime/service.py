@@ -259,8 +259,12 @@ class LocalRuntimeService:
         from .programs.registry import make_program, registered
 
         if callable(program):
+            # a function registered with this service runs under the name it was given
+            for prog in self._programs.values():
+                if prog.fn is program:
+                    return prog
             name = getattr(program, "__qrt_program__", None)
-            if name is not None:
+            if name is not None and name in registered():
                 return registered()[name]
             return make_program(program)
         if not isinstance(program, str):

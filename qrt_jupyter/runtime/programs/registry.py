@@ -22,6 +22,9 @@ class Program:
     name: str
     fn: Callable[..., Any]
     description: str
+    #: ``check(inputs)`` with the defaults filled in: a program's own cheap input checks,
+    #: run by ``bind`` so that bad input raises in ``service.run`` before anything is stored
+    check: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -60,28 +63,39 @@ class Program:
                 f"program '{self.name}' needs input(s) {', '.join(map(repr, missing))}; "
                 f"pass them in inputs={{...}}."
             )
+        if self.check is not None:
+            defaults = {n: d for n, d in known.items() if d is not inspect.Parameter.empty}
+            self.check({**defaults, **inputs})
         return dict(inputs)
 
 
 _BUILTIN: dict[str, Program] = {}
 
 
-def _make(fn: Callable[..., Any], name: str | None, description: str | None) -> Program:
+def _make(fn: Callable[..., Any], name: str | None, description: str | None,
+          check: Callable[[dict[str, Any]], None] | None = None) -> Program:
     if not callable(fn):
         raise InvalidInputError(f"a program must be a function, not {type(fn).__name__}.")
     doc = inspect.getdoc(fn) or ""
-    return Program(name or fn.__name__, fn, description or (doc.splitlines()[0] if doc else ""))
+    return Program(name or fn.__name__, fn, description or (doc.splitlines()[0] if doc else ""),
+                   check)
 
 
-def program(name: str | None = None, *, description: str | None = None) -> Callable:
-    """Decorator: ``@program(name="my_loop")`` registers ``fn(ctx, **inputs)`` everywhere."""
+def program(name: str | None = None, *, description: str | None = None,
+            check: Callable[[dict[str, Any]], None] | None = None) -> Callable:
+    """Decorator: ``@program(name="my_loop")`` registers ``fn(ctx, **inputs)`` everywhere.
+
+    ``check(inputs)``, when given, validates the inputs (defaults filled in) at
+    submission, so that a program's own input errors raise before a job exists.
+    """
     if callable(name):  # used bare: @program
         fn = name
-        _BUILTIN[fn.__name__] = _make(fn, None, description)
+        _BUILTIN[fn.__name__] = _make(fn, None, description, check)
+        fn.__qrt_program__ = fn.__name__  # type: ignore[attr-defined]
         return fn
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        prog = _make(fn, name, description)
+        prog = _make(fn, name, description, check)
         _BUILTIN[prog.name] = prog
         fn.__qrt_program__ = prog.name  # type: ignore[attr-defined]
         return fn

@@ -23,21 +23,24 @@ from .optimizers import GRADIENT_FREE, SCIPY_METHODS, SPSASettings, spsa_minimiz
 from .registry import program
 
 
-@program(name="vqe")
-def vqe(ctx: Any, ansatz: QuantumCircuit, hamiltonian: SparsePauliOp,
-        initial_point: Any = None, optimizer: str = "L-BFGS-B",
-        gradient: str | None = "parameter-shift", maxiter: int = 100, tol: float = 1e-8,
-        precision: float | None = None, finite_difference_step: float = 1e-3,
-        spsa: dict | None = None, seed: int | None = None) -> dict:
-    """Variational quantum eigensolver: minimise <H> over the ansatz parameters."""
+def _checked(ansatz: Any, hamiltonian: Any, optimizer: str,
+             gradient: str | None) -> tuple[SparsePauliOp, str, str | None]:
+    """(Hamiltonian, optimizer method, gradient method actually used), or InvalidInputError."""
     if not isinstance(ansatz, QuantumCircuit):
         raise InvalidInputError("vqe: 'ansatz' must be a QuantumCircuit.")
-    hamiltonian = SparsePauliOp(hamiltonian)
+    try:
+        hamiltonian = SparsePauliOp(hamiltonian)
+    except Exception as exc:  # qiskit raises several types for what it cannot convert
+        raise InvalidInputError(
+            f"vqe: 'hamiltonian' must be a SparsePauliOp (or convertible to one): {exc}"
+        ) from exc
     if hamiltonian.num_qubits != ansatz.num_qubits:
         raise InvalidInputError(
             f"vqe: the Hamiltonian acts on {hamiltonian.num_qubits} qubits, the ansatz on "
             f"{ansatz.num_qubits}."
         )
+    if not isinstance(optimizer, str):
+        raise InvalidInputError(f"vqe: optimizer must be a name, not {type(optimizer).__name__}.")
     method = optimizer.upper()
     if method not in SCIPY_METHODS and method != "SPSA":
         raise InvalidInputError(
@@ -52,6 +55,23 @@ def vqe(ctx: Any, ansatz: QuantumCircuit, hamiltonian: SparsePauliOp,
         gradient = None
     if gradient == "parameter-shift":
         check_parameter_shift(ansatz)
+    return hamiltonian, method, gradient
+
+
+def _check_inputs(inputs: dict[str, Any]) -> None:
+    """Run at submission: an unusable ansatz, Hamiltonian, optimizer or gradient raises
+    in ``service.run``, before a job is stored, instead of failing the job later."""
+    _checked(inputs["ansatz"], inputs["hamiltonian"], inputs["optimizer"], inputs["gradient"])
+
+
+@program(name="vqe", check=_check_inputs)
+def vqe(ctx: Any, ansatz: QuantumCircuit, hamiltonian: SparsePauliOp,
+        initial_point: Any = None, optimizer: str = "L-BFGS-B",
+        gradient: str | None = "parameter-shift", maxiter: int = 100, tol: float = 1e-8,
+        precision: float | None = None, finite_difference_step: float = 1e-3,
+        spsa: dict | None = None, seed: int | None = None) -> dict:
+    """Variational quantum eigensolver: minimise <H> over the ansatz parameters."""
+    hamiltonian, method, gradient = _checked(ansatz, hamiltonian, optimizer, gradient)
     dim = ansatz.num_parameters
     checkpoint = ctx.last_checkpoint
     if checkpoint is not None:
