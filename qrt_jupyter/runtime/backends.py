@@ -103,6 +103,17 @@ def backend_method(backend: BackendV2) -> str:
     return str(backend.options.method) if is_aer(backend) else "device"
 
 
+def backend_width(backend: BackendV2) -> int | None:
+    """The backend's number of qubits.
+
+    ``AerSimulator.num_qubits`` builds a whole ``Target`` on every access (about
+    0.4-1 ms); its configuration holds the same number, so use that for Aer.
+    """
+    if is_aer(backend):
+        return backend.configuration().num_qubits
+    return backend.num_qubits
+
+
 def supports_exact(backend: BackendV2) -> bool:
     """Exact (precision 0) expectation values need a noiseless Aer simulator."""
     return is_aer(backend) and not is_noisy(backend)

@@ -166,8 +166,16 @@ class OptionsNode:
         return list(self.flat())
 
     def copy(self) -> OptionsNode:
-        clone = type(self)()
-        clone.update(**_copy_values(self))
+        # The values were checked when they were set, so copy without checking them again
+        # (run() copies the options on every call): nested options and lists are copied.
+        clone = object.__new__(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, OptionsNode):
+                value = value.copy()
+            elif isinstance(value, list):
+                value = list(value)
+            object.__setattr__(clone, f.name, value)
         return clone
 
     def _repr_html_(self) -> str:
@@ -177,16 +185,6 @@ class OptionsNode:
             for k, v in self.flat().items()
         )
         return f"<table><tr><th>option</th><th>value</th></tr>{rows}</table>"
-
-
-def _copy_values(node: OptionsNode) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        out[f.name] = _copy_values(value) if isinstance(value, OptionsNode) else value
-        if isinstance(value, list):
-            out[f.name] = list(value)
-    return out
 
 
 _HINTS_CACHE: dict[type, dict[str, Any]] = {}

@@ -16,6 +16,7 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import BackendV2
 
+from ..backends import backend_width
 from ..errors import InvalidInputError, InvalidPubError
 
 
@@ -49,7 +50,7 @@ def _circuit_of(pub: Any, index: int) -> QuantumCircuit:
 
 
 def _check_width(circuit: QuantumCircuit, backend: BackendV2, index: int) -> None:
-    limit = backend.num_qubits
+    limit = backend_width(backend)
     if limit is not None and circuit.num_qubits > limit:
         raise InvalidPubError(
             index,
@@ -192,4 +193,4 @@ def coerce_estimator_pubs(pubs: Iterable[Any], precision: float | None,
 
 
 def _has_measurements(circuit: QuantumCircuit) -> bool:
-    return any(inst.operation.name == "measure" for inst in circuit.data)
+    return "measure" in circuit.count_ops()  # top-level ops, like iterating circuit.data
