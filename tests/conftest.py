@@ -121,8 +121,8 @@ def clean_defaults() -> Iterator[None]:
 @pytest.fixture
 def ip(qrt_home: Path, clean_defaults: None):
     """A real IPython shell with ``%load_ext qrt_jupyter`` done."""
-    from IPython.testing.globalipapp import get_ipython, start_ipython
+    from IPython.core.interactiveshell import InteractiveShell
 
-    shell = start_ipython() or get_ipython()
+    shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "qrt_jupyter")
     return shell

@@ -150,7 +150,9 @@ class QRTMagics(Magics):
     @line_cell_magic
     def qrt(self, line: str, cell: str | None = None) -> Any:
         try:
-            words = shlex.split(line)
+            # option values are Python literals: keep their quotes
+            posix = not line.lstrip().startswith("options")
+            words = shlex.split(line, posix=posix)
         except ValueError as exc:
             raise UsageError(f"%qrt: {exc}") from None
         if not words:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import ipywidgets as widgets
-from IPython.display import HTML, display
+from IPython.display import HTML
 
 from ...runtime.display import job_html, status_badge
 from ...runtime.durations import format_duration
@@ -74,9 +74,9 @@ class JobMonitor(widgets.VBox):
         jobs = self.service.jobs(limit=self.limit, session_id=self.session_id,
                                  status=self.status_filter)
         cells: list[widgets.Widget] = [widgets.HTML(f"<b>{c}</b>") for c in _COLUMNS]
-        self.cancel_buttons = {}
-        self.view_buttons = {}
-        self.rows = []
+        cancel_buttons: dict[str, widgets.Button] = {}
+        view_buttons: dict[str, widgets.Button] = {}
+        rows: list[dict[str, Any]] = []
         now = time.time()
         for job in jobs:
             status = job.status()
@@ -85,27 +85,29 @@ class JobMonitor(widgets.VBox):
             view = widgets.Button(description=job.job_id()[:12] + "…", tooltip=job.job_id(),
                                   layout=widgets.Layout(width="185px"))
             view.on_click(lambda _b, job=job: self.show_job(job))
-            self.view_buttons[job.job_id()] = view
+            view_buttons[job.job_id()] = view
             cancel = widgets.Button(description="cancel", button_style="warning",
                                     layout=widgets.Layout(width="75px"),
                                     disabled=status not in ("QUEUED", "RUNNING"))
             cancel.on_click(lambda _b, job=job: self.cancel_job(job))
-            self.cancel_buttons[job.job_id()] = cancel
+            cancel_buttons[job.job_id()] = cancel
             cells += [
                 view, widgets.HTML(job.primitive_id), widgets.HTML(status_badge(status)),
                 widgets.HTML(job.creation_date.astimezone().strftime("%H:%M:%S")),
                 widgets.HTML(duration), widgets.HTML(f"<code>{job.session_id or '-'}</code>"),
                 cancel,
             ]
-            self.rows.append({"id": job.job_id(), "status": status,
-                              "primitive": job.primitive_id, "session": job.session_id})
-        self.table.children = cells
+            rows.append({"id": job.job_id(), "status": status,
+                         "primitive": job.primitive_id, "session": job.session_id})
+        # swap in whole: refreshes run from event threads while others read the table
+        with self._lock:
+            self.cancel_buttons, self.view_buttons, self.rows = cancel_buttons, view_buttons, rows
+            self.table.children = cells
 
     def cancel_job(self, job: Any) -> None:
         job.cancel()
         self.refresh()
 
     def show_job(self, job: Any) -> None:
-        self.detail.clear_output()
-        with self.detail:
-            display(HTML(job_html(job)))
+        self.detail.outputs = ()
+        self.detail.append_display_data(HTML(job_html(job)))
