@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 
-from . import codec
+from . import codec, events
 from .errors import (
     JobCancelledError,
     JobError,
@@ -425,6 +425,7 @@ class RuntimeJob(BasePrimitiveJob):
         self._store.mark_running(self._job_id, self._started)
         if self._mode is not None:
             self._mode._job_started(self)
+        events.emit("running", self)
         ctx = JobContext(self, self._executor, self.backend())
         self._ctx = ctx
         try:
@@ -486,6 +487,7 @@ class RuntimeJob(BasePrimitiveJob):
         for sub in subscribers:
             sub.close()
         self._done.set()
+        events.emit("finished", self)
         self._work = None
 
     def __repr__(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from qiskit.providers import BackendV2
 
-from . import context
+from . import context, events
 from .backends import CATALOGUE, build_backend, is_noisy
 from .errors import (
     BackendNotFoundError,
@@ -233,6 +233,7 @@ class LocalRuntimeService:
             job._execute, priority=priority, lane=lane, sequential=sequential, job_id=job_id
         )
         self._ensure_watcher()
+        events.emit("submitted", job)
         return job
 
     # -- programs ------------------------------------------------------------
