@@ -199,3 +199,16 @@ def test_rejects_measurements_and_bad_sizes() -> None:
         adjoint_value_and_gradient(qc2, SparsePauliOp("ZZ"), np.array([0.1, 0.2]))
     with pytest.raises(ValueError):
         adjoint_value_and_gradient(qc2, SparsePauliOp("Z"), np.array([0.1]))
+
+
+def test_observable_cache_sees_coefficient_edits() -> None:
+    qc = QuantumCircuit(2)
+    qc.ry(Parameter("a"), 0)
+    qc.cx(0, 1)
+    h = SparsePauliOp(["ZZ", "XI"], [1.0, 0.5])
+    x = np.array([0.4])
+    v1, _ = adjoint_value_and_gradient(qc, h, x)
+    h.coeffs[0] = 2.0
+    v2, _ = adjoint_value_and_gradient(qc, h, x)
+    assert v2 == pytest.approx(_energy(qc, h, x), abs=1e-12)
+    assert v2 != pytest.approx(v1)

@@ -295,7 +295,7 @@ def _signature(circuit: QuantumCircuit) -> tuple:
 
 
 _PROGRAMS: dict[int, _Program] = {}
-_OBSERVABLES: dict[int, tuple[weakref.ref, int, list]] = {}
+_OBSERVABLES: dict[int, tuple[weakref.ref, int, list, np.ndarray]] = {}
 _LOCK = threading.Lock()
 
 
@@ -623,7 +623,12 @@ def _apply_op(state: _State, tmp: np.ndarray, op: _Op, u: np.ndarray, n: int) ->
 def _observable_groups(obs: SparsePauliOp, n: int) -> list:
     key = id(obs)
     hit = _OBSERVABLES.get(key)
-    if hit is not None and hit[0]() is obs and hit[1] == n:
+    if (
+        hit is not None
+        and hit[0]() is obs
+        and hit[1] == n
+        and np.array_equal(hit[3], obs.coeffs)  # guards against in-place coefficient edits
+    ):
         return hit[2]
     if obs.num_qubits != n:
         raise ValueError(f"observable has {obs.num_qubits} qubits, circuit has {n}")
@@ -668,7 +673,8 @@ def _observable_groups(obs: SparsePauliOp, n: int) -> list:
         if np.all(np.abs(factor.imag) < 1e-15 * max(1.0, np.abs(factor).max())):
             factor = factor.real.copy()
         groups.append((tuple(shape), tuple(sel), factor.reshape(fshape)))
-    _OBSERVABLES[key] = (weakref.ref(obs, lambda _r, k=key: _OBSERVABLES.pop(k, None)), n, groups)
+    ref = weakref.ref(obs, lambda _r, k=key: _OBSERVABLES.pop(k, None))
+    _OBSERVABLES[key] = (ref, n, groups, np.array(obs.coeffs, copy=True))
     return groups
 
 
