@@ -87,6 +87,7 @@ class JobMonitor(widgets.VBox):
             view.on_click(lambda _b, job=job: self.show_job(job))
             view_buttons[job.job_id()] = view
             cancel = widgets.Button(description="cancel", button_style="warning",
+                                    tooltip=f"cancel {job.job_id()}",
                                     layout=widgets.Layout(width="75px"),
                                     disabled=status not in ("QUEUED", "RUNNING"))
             cancel.on_click(lambda _b, job=job: self.cancel_job(job))

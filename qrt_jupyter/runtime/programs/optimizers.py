@@ -29,7 +29,10 @@ class SPSASettings:
     gamma: float = 0.101
     stability: float | None = None
     calibration_samples: int = 5
-    target_step: float = 2 * np.pi / 10
+    #: first step per parameter; None scales 2π/10 by sqrt(2 / dim), so the first step
+    #: has about the same length whatever the number of parameters (a fixed per-parameter
+    #: step makes SPSA wander on ansätze with ~100 parameters)
+    target_step: float | None = None
     seed: int | None = None
     extra: dict = field(default_factory=dict)
 
@@ -55,7 +58,10 @@ def spsa_minimize(evaluate: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, 
         nfev += len(rows)
         half = settings.calibration_samples
         magnitude = np.mean(np.abs(energies[:half] - energies[half:])) / (2 * settings.c)
-        a = settings.target_step * (stability + 1) ** settings.alpha / max(magnitude, 1e-12)
+        target = settings.target_step
+        if target is None:
+            target = 2 * np.pi / 10 * min(1.0, float(np.sqrt(2.0 / max(dim, 1))))
+        a = target * (stability + 1) ** settings.alpha / max(magnitude, 1e-12)
     best_x, best_f = x.copy(), np.inf
     for k in range(maxiter):
         ck = settings.c / (k + 1) ** settings.gamma
