@@ -293,7 +293,6 @@ class LocalRuntimeService:
         from .programs.context import ProgramContext, split_options
 
         prog = self._program(program)
-        bound = prog.bind(inputs or {})
         est_opts, sam_opts = split_options(options)
         if mode is None:
             mode = context.current_mode() or self.backend("aer_simulator")
@@ -301,6 +300,7 @@ class LocalRuntimeService:
         if target.service is not self:
             target = type(target)(self, self.add_backend(target.backend), target.mode,
                                   target.cache)
+        bound = prog.bind(inputs or {}, backend=target.backend)
         if resume_from is not None:
             self.job(resume_from)  # raises for an unknown id before anything is stored
         if max_execution_time is not None and max_execution_time <= 0:

@@ -22,9 +22,10 @@ class Program:
     name: str
     fn: Callable[..., Any]
     description: str
-    #: ``check(inputs)`` with the defaults filled in: a program's own cheap input checks,
+    #: ``check(inputs, backend)`` with the defaults filled in (backend None when not known
+    #: yet): a program's own cheap input checks,
     #: run by ``bind`` so that bad input raises in ``service.run`` before anything is stored
-    check: Callable[[dict[str, Any]], None] | None = None
+    check: Callable[[dict[str, Any], Any], None] | None = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -35,7 +36,7 @@ class Program:
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         }
 
-    def bind(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def bind(self, inputs: Mapping[str, Any], backend: Any = None) -> dict[str, Any]:
         """The inputs, checked against the signature; errors name the input and the fix."""
         if not isinstance(inputs, Mapping):
             raise InvalidInputError(
@@ -65,7 +66,7 @@ class Program:
             )
         if self.check is not None:
             defaults = {n: d for n, d in known.items() if d is not inspect.Parameter.empty}
-            self.check({**defaults, **inputs})
+            self.check({**defaults, **inputs}, backend)
         return dict(inputs)
 
 
@@ -73,7 +74,7 @@ _BUILTIN: dict[str, Program] = {}
 
 
 def _make(fn: Callable[..., Any], name: str | None, description: str | None,
-          check: Callable[[dict[str, Any]], None] | None = None) -> Program:
+          check: Callable[[dict[str, Any], Any], None] | None = None) -> Program:
     if not callable(fn):
         raise InvalidInputError(f"a program must be a function, not {type(fn).__name__}.")
     doc = inspect.getdoc(fn) or ""
@@ -82,10 +83,10 @@ def _make(fn: Callable[..., Any], name: str | None, description: str | None,
 
 
 def program(name: str | None = None, *, description: str | None = None,
-            check: Callable[[dict[str, Any]], None] | None = None) -> Callable:
+            check: Callable[[dict[str, Any], Any], None] | None = None) -> Callable:
     """Decorator: ``@program(name="my_loop")`` registers ``fn(ctx, **inputs)`` everywhere.
 
-    ``check(inputs)``, when given, validates the inputs (defaults filled in) at
+    ``check(inputs, backend)``, when given, validates the inputs (defaults filled in) at
     submission, so that a program's own input errors raise before a job exists.
     """
     if callable(name):  # used bare: @program

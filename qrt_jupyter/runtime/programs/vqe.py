@@ -58,10 +58,23 @@ def _checked(ansatz: Any, hamiltonian: Any, optimizer: str,
     return hamiltonian, method, gradient
 
 
-def _check_inputs(inputs: dict[str, Any]) -> None:
+def _check_inputs(inputs: dict[str, Any], backend: Any = None) -> None:
     """Run at submission: an unusable ansatz, Hamiltonian, optimizer or gradient raises
     in ``service.run``, before a job is stored, instead of failing the job later."""
-    _checked(inputs["ansatz"], inputs["hamiltonian"], inputs["optimizer"], inputs["gradient"])
+    _, _, gradient = _checked(inputs["ansatz"], inputs["hamiltonian"], inputs["optimizer"],
+                              inputs["gradient"])
+    if gradient == "adjoint":
+        _check_adjoint(inputs.get("precision"), backend)
+
+
+def _check_adjoint(precision: Any, backend: Any) -> None:
+    from ..backends import supports_exact
+
+    if precision or (backend is not None and not supports_exact(backend)):
+        raise InvalidInputError(
+            "vqe: gradient='adjoint' needs exact mode (precision 0 or None) on a noiseless "
+            "simulator; use gradient='parameter-shift' where values are sampled."
+        )
 
 
 @program(name="vqe", check=_check_inputs)
@@ -91,13 +104,7 @@ def vqe(ctx: Any, ansatz: QuantumCircuit, hamiltonian: SparsePauliOp,
     estimator = ctx.estimator()
     adjoint = None
     if gradient == "adjoint":
-        from ..backends import supports_exact
-
-        if precision or not supports_exact(ctx.backend):
-            raise InvalidInputError(
-                "vqe: gradient='adjoint' needs exact mode on a noiseless statevector backend; "
-                "use 'parameter-shift' with shots."
-            )
+        _check_adjoint(precision, ctx.backend)
         from ..gradients.adjoint import adjoint_value_and_gradient
 
         adjoint = adjoint_value_and_gradient
