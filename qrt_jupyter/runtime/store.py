@@ -487,6 +487,43 @@ class Store:
                 self.update_session(s["id"], state="closed", closed=now)
         return len(dead)
 
+    # -- counts for dashboards (the Jupyter server's sidebar API) --------------
+    def count_matching_jobs(self, *, session_id: str | None = None,
+                            status: Sequence[str] | None = None,
+                            program: str | None = None) -> int:
+        """How many jobs ``list_jobs`` would return for these filters, without reading them."""
+        where: list[str] = []
+        args: list[Any] = []
+        if session_id is not None:
+            where.append("session_id = ?")
+            args.append(session_id)
+        if status:
+            where.append(f"status IN ({', '.join('?' * len(status))})")
+            args.extend(s.upper() for s in status)
+        if program is not None:
+            where.append("program = ?")
+            args.append(program)
+        sql = "SELECT count(*) AS n FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._query(sql, args)[0]["n"]
+
+    def job_status_counts(self) -> dict[str, int]:
+        """Status -> number of jobs in the whole store."""
+        rows = self._query("SELECT status, count(*) AS n FROM jobs GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
+
+    def count_sessions(self, *, state: str | None = None) -> int:
+        if state is None:
+            return self._query("SELECT count(*) AS n FROM sessions")[0]["n"]
+        return self._query("SELECT count(*) AS n FROM sessions WHERE state = ?", (state,))[0]["n"]
+
+    def last_interim_seq(self, job_id: str) -> int:
+        """The sequence number of the job's newest interim result, -1 if none."""
+        return self._query(
+            "SELECT coalesce(max(seq), -1) AS s FROM interim WHERE job_id = ?", (job_id,)
+        )[0]["s"]
+
 
 _JOB_COLUMNS = (
     "id, session_id, kind, program, backend, status, created, started, finished, tags, inputs,"
