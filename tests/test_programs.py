@@ -449,13 +449,15 @@ def test_sweep_over_a_programs_input(service):
 
 
 def test_sweep_rejects_a_misspelt_option_axis(service):
-    job = service.run("sweep", inputs={
-        "grid": {"resilence_level": [0, 1]}, "circuit": _ry_circuit(),
-        "observables": SparsePauliOp("Z"), "parameter_values": [0.0],
-    })
-    job.wait_for_final_state(20)
-    assert job.status() == "ERROR"
-    assert "resilience_level" in job.error_message()
+    before = service.store.count_jobs()
+    with pytest.raises(InvalidOptionError, match="resilience_level"):
+        service.run("sweep", inputs={
+            "grid": {"resilence_level": [0, 1]}, "circuit": _ry_circuit(),
+            "observables": SparsePauliOp("Z"), "parameter_values": [0.0],
+        })
+    with pytest.raises(InvalidInputError, match="either 'circuit' or 'program'"):
+        service.run("sweep", inputs={"grid": {"shots": [1]}})
+    assert service.store.count_jobs() == before
 
 
 # -- programs in a Batch: primitives of the context count in the job's mode ---------------

@@ -184,3 +184,21 @@ def test_job_status_shows_progress_of_multi_pub_jobs(service, clean_defaults):
     assert status.progress.max == 4
     wait_until(lambda: "DONE" in status.badge.value)
     assert job.job_id() in status.label.value
+
+
+def test_job_status_shows_progress_of_sweeps(service, clean_defaults):
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import Parameter
+    from qiskit.quantum_info import SparsePauliOp
+
+    theta = Parameter("θ")
+    circuit = QuantumCircuit(1)
+    circuit.ry(theta, 0)
+    job = service.run("sweep", inputs={
+        "circuit": circuit, "observables": SparsePauliOp("Z"),
+        "grid": {"parameter_values": [[0.1 * k] for k in range(5)]},
+    })
+    status = JobStatus(job)
+    job.result()
+    wait_until(lambda: status.progress.value == 5)
+    assert status.progress.max == 5 and status.progress.description == "5/5"

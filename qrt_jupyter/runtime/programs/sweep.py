@@ -60,12 +60,8 @@ class _QuietContext:
         return None
 
 
-@program(name="sweep")
-def sweep(ctx: Any, grid: dict, circuit: Any = None, observables: Any = None,
-          parameter_values: Any = None, shots: int | None = None,
-          precision: float | None = None, program: str | None = None,
-          inputs: dict | None = None) -> Any:
-    """Run a circuit (Estimator with observables, Sampler without) or a program per grid point."""
+def _checked(grid: Any, circuit: Any, observables: Any, program: str | None) -> Any:
+    """The grid's points and the inner program (or None); InvalidInputError otherwise."""
     points = grid_points(grid)
     if (circuit is None) == (program is None):
         raise InvalidInputError("sweep: give either 'circuit' or 'program'.")
@@ -81,18 +77,34 @@ def sweep(ctx: Any, grid: dict, circuit: Any = None, observables: Any = None,
         for axis in grid:
             if axis not in inner.inputs:
                 raise InvalidInputError(f"sweep: '{axis}' is not an input of '{program}'.")
-    else:
-        option_class = EstimatorOptions if observables is not None else SamplerOptions
-        names = set(option_class().flat()) | set(option_class().to_dict())
-        for axis in grid:
-            if axis not in _RUN_AXES and axis not in names:
-                # raises with the nearest valid name
-                option_class().update(**{axis: grid[axis][0]})
+        return points, inner
+    option_class = EstimatorOptions if observables is not None else SamplerOptions
+    names = set(option_class().flat()) | set(option_class().to_dict())
+    for axis in grid:
+        if axis not in _RUN_AXES and axis not in names:
+            # raises with the nearest valid name
+            option_class().update(**{axis: grid[axis][0]})
+    return points, None
+
+
+def _check_inputs(inputs: dict[str, Any], backend: Any = None) -> None:
+    """At submission: a bad grid, axis or target raises before anything is stored."""
+    _checked(inputs["grid"], inputs["circuit"], inputs["observables"], inputs["program"])
+
+
+@program(name="sweep", check=_check_inputs)
+def sweep(ctx: Any, grid: dict, circuit: Any = None, observables: Any = None,
+          parameter_values: Any = None, shots: int | None = None,
+          precision: float | None = None, program: str | None = None,
+          inputs: dict | None = None) -> Any:
+    """Run a circuit (Estimator with observables, Sampler without) or a program per grid point."""
+    points, inner = _checked(grid, circuit, observables, program)
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
     for index, point in enumerate(points):
         ctx.check()
-        record: dict[str, Any] = {"index": index, **{k: _plain(v) for k, v in point.items()}}
+        record: dict[str, Any] = {"index": index, "of": len(points),
+                                  **{k: _plain(v) for k, v in point.items()}}
         if program is not None:
             merged = {**(inputs or {}), **point}
             result = inner.fn(_QuietContext(ctx), **inner.bind(merged))
