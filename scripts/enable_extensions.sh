@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure Jupyter loads qrt_jupyter's server extension (and, once built, the
-# lab extension) in the current Python environment. Safe to run repeatedly.
+# Makes sure Jupyter loads qrt_jupyter's server extension in the current Python
+# environment. Safe to run repeatedly.
 #
 # A wheel install needs none of this: the wheel's shared-data puts
 # etc/jupyter/jupyter_server_config.d/qrt_jupyter.json into the environment,
@@ -26,8 +26,4 @@ if ! enabled; then
 fi
 enabled || { echo "the qrt_jupyter server extension is not enabled" >&2; exit 1; }
 
-# The prebuilt lab extension: in an editable install, link the package's
-# labextension folder so that a rebuild is seen without reinstalling.
-if [ -f qrt_jupyter/labextension/package.json ]; then
-    jupyter labextension develop --overwrite . >/dev/null
-fi
+# The lab extension is built and linked by scripts/build_labextension.sh --develop.
