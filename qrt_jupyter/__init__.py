@@ -71,3 +71,9 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds the prebuilt sidebar shipped inside this package."""
     return [{"src": "labextension", "dest": "qrt_jupyter"}]
 
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext qrt_jupyter`` registers the %qrt magics."""
+    from .jupyter.magics import load_ipython_extension as load
+
+    load(ipython)
