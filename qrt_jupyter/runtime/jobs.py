@@ -9,6 +9,8 @@ store). Both answer the same API, that of qiskit-ibm-runtime's RuntimeJobV2.
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
+import itertools
 import json
 import logging
 import threading
@@ -36,6 +38,11 @@ JOB_FINAL_STATES: tuple[str, ...] = FINAL_STATES
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 log = logging.getLogger("qrt_jupyter")
+
+#: Seconds a job runs before its RUNNING state and interim results are written to the store
+#: as they happen. A job that ends sooner writes them in the transaction of its final state
+#: (one write instead of three or more); 0 writes everything at once, as it happens.
+LIVE_AFTER = 0.05
 
 
 class _Cancelled(BaseException):
@@ -107,6 +114,50 @@ class _Subscriber:
                         "WARNING", f"interim-result subscriber {name} raised {exc!r}; "
                         "the job and the other subscribers go on"
                     )
+
+
+class _LiveWriter:
+    """Writes RUNNING (and the interim results so far) of jobs still running after LIVE_AFTER.
+
+    One daemon thread per process; it sleeps until the earliest watched job is due, so a
+    stream of short jobs costs one wake-up per LIVE_AFTER, not one per job.
+    """
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int, RuntimeJob]] = []
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, job: RuntimeJob) -> None:
+        due = time.monotonic() + LIVE_AFTER
+        with self._cv:
+            heapq.heappush(self._heap, (due, next(self._count), job))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, daemon=True,
+                                                name="qrt-live-writer")
+                self._thread.start()
+            elif self._heap[0][2] is job:
+                self._cv.notify()  # due before everything the thread waits for
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._heap:
+                    self._cv.wait()
+                due, _, job = self._heap[0]
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._cv.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            try:
+                job._go_live()
+            except Exception as exc:  # noqa: BLE001 - the job's final write still follows
+                log.warning("could not record job %s as running: %r", job.job_id(), exc)
+
+
+_live_writer = _LiveWriter()
 
 
 class JobContext:
@@ -185,6 +236,10 @@ class RuntimeJob(BasePrimitiveJob):
         self._executor: Any = None
         self._ctx: JobContext | None = None
         self._inline_calls = 0
+        #: RUNNING and interim results are in the store (see LIVE_AFTER)
+        self._live = False
+        self._finishing = False
+        self._pending_interim: list[tuple[int, float, bytes, str]] = []
 
     # -- identity -----------------------------------------------------------
     def job_id(self) -> str:
@@ -233,6 +288,10 @@ class RuntimeJob(BasePrimitiveJob):
     # -- status -------------------------------------------------------------
     def status(self) -> JobStatus:
         if self._owned:
+            if self._status == "RUNNING" and not self._live:
+                # Someone is watching: let the store (read by other processes and the
+                # Jupyter server) say RUNNING too, rather than after LIVE_AFTER.
+                self._go_live()
             return self._status  # type: ignore[return-value]
         self._refresh()
         return self._status  # type: ignore[return-value]
@@ -305,6 +364,8 @@ class RuntimeJob(BasePrimitiveJob):
         row = self._store.get_job(self._job_id)
         if row is None:
             return {}
+        if self._owned and row["started"] is None:
+            row["started"] = self._started  # RUNNING not written yet (see LIVE_AFTER)
         metrics = dict(row["metrics"])
         metrics.setdefault("timestamps", {
             "created": _iso(row["created"]), "running": _iso(row["started"]),
@@ -387,9 +448,10 @@ class RuntimeJob(BasePrimitiveJob):
         summary = json.dumps(codec.to_json(obj), default=repr)
         with self._lock:
             seq = len(self._interim)
-            self._store.add_interim(
-                self._job_id, [(seq, at, payload, summary)]
-            )
+            if self._live:
+                self._store.add_interim(self._job_id, [(seq, at, payload, summary)])
+            else:
+                self._pending_interim.append((seq, at, payload, summary))
             self._interim.append(obj)
             for sub in self._subscribers:
                 sub.push(obj)
@@ -422,7 +484,10 @@ class RuntimeJob(BasePrimitiveJob):
         with self._lock:
             self._started = time.time()
             self._status = "RUNNING"
-        self._store.mark_running(self._job_id, self._started)
+        if LIVE_AFTER > 0:
+            _live_writer.watch(self)
+        else:
+            self._go_live()
         if self._mode is not None:
             self._mode._job_started(self)
         events.emit("running", self)
@@ -445,7 +510,20 @@ class RuntimeJob(BasePrimitiveJob):
         else:
             self._finish("DONE", result=result)
 
+    def _go_live(self) -> None:
+        """Write RUNNING and the interim results so far; later ones are written as published."""
+        with self._lock:
+            if self._live or self._finishing or self._status != "RUNNING":
+                return
+            self._live = True
+            pending, self._pending_interim = self._pending_interim, []
+            self._store.mark_running(self._job_id, self._started, interim=pending)
+
     def _finish(self, status: str, *, result: Any = None, error: str | None = None) -> None:
+        with self._lock:
+            self._finishing = True
+            pending, self._pending_interim = self._pending_interim, []
+            unwritten_start = None if self._live else self._started
         finished = time.time()
         ctx = self._ctx
         metrics: dict[str, Any] = {
@@ -471,7 +549,7 @@ class RuntimeJob(BasePrimitiveJob):
             self._log_internal("WARNING", error or "Cancelled.")
         self._store.finish_job(
             self._job_id, status=status, at=finished, metrics=codec.to_json(metrics),
-            error=error, result=blob,
+            error=error, result=blob, started=unwritten_start, interim=pending,
         )
         with self._lock:
             self._status = status

@@ -286,19 +286,40 @@ class Store:
             )
             conn.execute("INSERT INTO job_events VALUES (?, 'QUEUED', ?)", (job_id, created))
 
-    def mark_running(self, job_id: str, at: float) -> None:
+    def mark_running(self, job_id: str, at: float,
+                     interim: Sequence[tuple[int, float, bytes, str]] = ()) -> None:
+        """RUNNING since ``at``, with the interim results published so far."""
         with self._tx() as (conn, seq):
             conn.execute(
                 "UPDATE jobs SET status = 'RUNNING', started = ?, changed = ? WHERE id = ?",
                 (at, seq, job_id),
             )
             conn.execute("INSERT INTO job_events VALUES (?, 'RUNNING', ?)", (job_id, at))
+            if interim:
+                conn.executemany(
+                    "INSERT INTO interim VALUES (?, ?, ?, ?, ?)",
+                    [(job_id, s, at_, payload, summary) for s, at_, payload, summary in interim],
+                )
 
     def finish_job(self, job_id: str, *, status: str, at: float, metrics: dict,
                    error: str | None = None, result: bytes | None = None,
-                   logs: Sequence[tuple[float, str, str]] = ()) -> None:
-        """Final state, metrics, result and pending logs in one durable transaction."""
+                   logs: Sequence[tuple[float, str, str]] = (), started: float | None = None,
+                   interim: Sequence[tuple[int, float, bytes, str]] = ()) -> None:
+        """Final state, metrics, result and pending logs in one durable transaction.
+
+        ``started`` and ``interim``: the RUNNING state and interim results of a job that
+        ended before they were written (jobs.LIVE_AFTER), recorded in the same transaction.
+        """
         with self._tx() as (conn, seq):
+            if started is not None:
+                conn.execute("UPDATE jobs SET started = ? WHERE id = ?", (started, job_id))
+                conn.execute("INSERT INTO job_events VALUES (?, 'RUNNING', ?)",
+                             (job_id, started))
+            if interim:
+                conn.executemany(
+                    "INSERT INTO interim VALUES (?, ?, ?, ?, ?)",
+                    [(job_id, s, at_, payload, summary) for s, at_, payload, summary in interim],
+                )
             if logs:
                 conn.executemany(
                     "INSERT INTO job_logs VALUES (?, ?, ?, ?)",
