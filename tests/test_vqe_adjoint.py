@@ -1,4 +1,5 @@
-"""The vqe program with gradient='adjoint': exact gradients from one forward and one backward sweep."""
+"""The vqe program with gradient="adjoint": exact gradients from one forward and one
+backward sweep."""
 
 from __future__ import annotations
 
