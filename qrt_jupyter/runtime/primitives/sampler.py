@@ -96,6 +96,7 @@ def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> Sampler
         for item in meas_info
     }
     options = dict(runopts, shots=pub.shots, memory=True)
+    fast = all(item.num_bits > 0 and item.start + item.num_bits <= 64 for item in meas_info)
     for part in chunks(rows.shape[0]):
         binds = binds_for(circuit, pub.circuit, rows[part])
         result = ctx.run_circuits([circuit], [binds] if binds else None, options)
@@ -103,6 +104,11 @@ def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> Sampler
             exp.data.memory if getattr(exp.data, "memory", None) else ["0x0"] * exp.shots
             for exp in result.results
         ]
+        if fast:
+            for r, shots in enumerate(memory):
+                for item, packed in zip(meas_info, _packed_registers(shots, meas_info)):
+                    arrays[item.creg_name][part.start + r] = packed
+            continue
         for r, samples in enumerate(_memory_array(memory, max_num_bytes)):
             for item in meas_info:
                 arrays[item.creg_name][part.start + r] = _samples_to_packed_array(
@@ -119,3 +125,21 @@ def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> Sampler
         DataBin(**meas, shape=shape),
         metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata},
     )
+
+
+def _packed_registers(memory: list[str], meas_info: list) -> list[np.ndarray]:
+    """Each register's bits of Aer's hex memory, packed big-endian: (shots, num_bytes) uint8.
+
+    What qiskit's ``_memory_array`` + ``_samples_to_packed_array`` produce, computed on
+    one uint64 per shot (registers ending at or below clbit 64) instead of bit by bit.
+    """
+    values = np.fromiter((int(word, 16) for word in memory), dtype=np.uint64,
+                         count=len(memory))
+    out = []
+    for item in meas_info:
+        bits = values >> np.uint64(item.start) if item.start else values
+        if item.num_bits < 64:
+            bits = bits & np.uint64((1 << item.num_bits) - 1)
+        # big-endian bytes of each value; keep the register's last num_bytes
+        out.append(bits.astype(">u8").view(np.uint8).reshape(-1, 8)[:, 8 - item.num_bytes:])
+    return out
