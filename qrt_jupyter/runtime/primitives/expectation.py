@@ -21,9 +21,28 @@ from qiskit.quantum_info import PauliList, SparsePauliOp
 from ..transpile import CacheEntry, TranspileCache
 from .binding import binds_for, chunks, value_rows
 
+#: _unique_observables per ObservablesArray object (validation shares one per operator)
+_UNIQUE: dict[int, tuple[Any, tuple]] = {}
+_UNIQUE_MAX = 64
+
 
 def _unique_observables(pub: Any) -> tuple[list[dict], np.ndarray, tuple]:
-    """Distinct observables, the index of each PUB observable among them, and a cache key."""
+    """Distinct observables, the index of each PUB observable among them, and a cache key.
+
+    The result is read only: it is shared by every PUB with the same ObservablesArray.
+    """
+    observables = pub.observables
+    known = _UNIQUE.get(id(observables))
+    if known is not None and known[0] is observables:
+        return known[1]
+    out = _compute_unique(pub)
+    if len(_UNIQUE) >= _UNIQUE_MAX:
+        _UNIQUE.pop(next(iter(_UNIQUE)), None)
+    _UNIQUE[id(observables)] = (observables, out)
+    return out
+
+
+def _compute_unique(pub: Any) -> tuple[list[dict], np.ndarray, tuple]:
     keys: dict[tuple, int] = {}
     index = []
     unique: list[dict] = []

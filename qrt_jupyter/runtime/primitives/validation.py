@@ -7,14 +7,17 @@ anything qiskit still rejects is re-raised with the PUB index attached.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import BackendV2
+from qiskit.quantum_info import SparsePauliOp
 
 from ..backends import backend_width
 from ..errors import InvalidInputError, InvalidPubError
@@ -157,13 +160,21 @@ def coerce_estimator_pubs(pubs: Iterable[Any], precision: float | None,
             raise InvalidPubError(i, "an Estimator PUB needs a circuit and observables.",
                                   "pass (circuit, observables[, parameter_values]).")
         _check_values(circuit, pub, i)
+        observable = pub[1] if isinstance(pub, (tuple, list)) else None
+        known = _known_observables(observable)
+        if known is not None:
+            pub = (pub[0], known, *pub[2:])
         try:
             coerced_pub = EstimatorPub.coerce(
                 pub, precision if precision is not None else default_precision
             )
-            coerced_pub.validate()
+            if isinstance(pub, EstimatorPub):
+                # coerce() validated the PUBs it built, but returns a given one as it is
+                coerced_pub.validate()
         except (ValueError, TypeError) as exc:
             raise _explain(exc, i, circuit) from exc
+        if known is None and observable is not None:
+            _remember_observables(observable, coerced_pub.observables)
         if coerced_pub.observables.num_qubits != circuit.num_qubits:
             raise InvalidPubError(
                 i,
@@ -190,6 +201,36 @@ def coerce_estimator_pubs(pubs: Iterable[Any], precision: float | None,
             )
         coerced.append(coerced_pub)
     return coerced
+
+
+# A variational loop passes the same SparsePauliOp object on every call; its conversion to
+# an ObservablesArray (Pauli strings per term) is kept per object, checked against its
+# current content, so that a changed operator is converted again.
+_OBSERVABLES: dict[int, tuple[weakref.ref, tuple, ObservablesArray]] = {}
+_OBSERVABLES_MAX = 64
+
+
+def _fingerprint(op: SparsePauliOp) -> tuple:
+    paulis = op.paulis
+    return (op.num_qubits, paulis.z.tobytes(), paulis.x.tobytes(), paulis.phase.tobytes(),
+            op.coeffs.dtype.str, op.coeffs.tobytes())
+
+
+def _known_observables(observable: Any) -> ObservablesArray | None:
+    if type(observable) is not SparsePauliOp:
+        return None
+    known = _OBSERVABLES.get(id(observable))
+    if known is None or known[0]() is not observable or known[1] != _fingerprint(observable):
+        return None
+    return known[2]
+
+
+def _remember_observables(observable: Any, array: ObservablesArray) -> None:
+    if type(observable) is not SparsePauliOp:
+        return
+    if len(_OBSERVABLES) >= _OBSERVABLES_MAX:
+        _OBSERVABLES.pop(next(iter(_OBSERVABLES)), None)
+    _OBSERVABLES[id(observable)] = (weakref.ref(observable), _fingerprint(observable), array)
 
 
 def _has_measurements(circuit: QuantumCircuit) -> bool:
