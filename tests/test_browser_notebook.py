@@ -17,10 +17,12 @@ from qrt_jupyter import LocalRuntimeService
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_live_vqe_with_magics.ipynb"
 
+# per plot: the last iteration drawn (the drawn history is downsampled, so its length
+# stops growing at the plot's max_points while the last x keeps growing)
 _PLOT_POINTS = """
 () => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-    el => (el.data || []).filter(t => t.mode === 'lines')
-                         .reduce((n, t) => n + (t.x ? t.x.length : 0), 0))
+    el => (el.data || []).filter(t => t.mode === 'lines' && t.x && t.x.length)
+                         .reduce((n, t) => Math.max(n, t.x[t.x.length - 1] + 1), 0))
 """
 
 
