@@ -1,7 +1,9 @@
 """Convergence plots of variational loops, fed by interim results as they arrive.
 
 Live, the plot is a plotly FigureWidget (an anywidget since plotly 6). Redraws
-are throttled to ``max_redraws_per_second`` and merged with ``batch_update()``,
+are throttled to ``max_redraws_per_second`` (5 by default: a redraw holds the
+interpreter lock for 1-3 ms, which the running loop would otherwise pay ten
+times a second) and merged with ``batch_update()``,
 and long histories are downsampled for drawing (the full data is kept), so a
 10,000-iteration loop neither waits for the plot nor floods the browser.
 Without a widget frontend the same data is drawn as a static matplotlib figure.
@@ -55,7 +57,7 @@ class ConvergencePlot:
 
     def __init__(self, key: str = "energy", *, exact: float | None = None,
                  log_error: bool = False, title: str | None = None,
-                 max_points: int = 1500, max_redraws_per_second: float = 10.0,
+                 max_points: int = 1500, max_redraws_per_second: float = 5.0,
                  live: bool | None = None) -> None:
         self.key = key
         self.exact = exact
