@@ -202,3 +202,26 @@ def test_job_status_shows_progress_of_sweeps(service, clean_defaults):
     job.result()
     wait_until(lambda: status.progress.value == 5)
     assert status.progress.max == 5 and status.progress.description == "5/5"
+
+
+def test_a_job_shows_itself(service, ip, monkeypatch):
+    from IPython.utils.capture import capture_output
+
+    job = SamplerV2(mode=service.backend("aer_simulator")).run([measured_bell()] * 2, shots=10)
+    job.result()
+    page = job._repr_html_()
+    assert job.job_id() in page and ">DONE<" in page
+    assert "duration" in page and "PUB 0: meas" in page and "PUB 1: meas" in page
+    failed = service.run(lambda ctx: 1 / 0)
+    failed.wait_for_final_state(30)
+    assert "ZeroDivisionError" in failed._repr_html_()
+    # in a widget frontend the job displays as its live status line
+    monkeypatch.setenv("QRT_DISPLAY", "widget")
+    with capture_output() as out:
+        ip.display_formatter.ipython_display_formatter(job)
+    assert any("application/vnd.jupyter.widget-view+json" in o.data for o in out.outputs)
+    monkeypatch.setenv("QRT_DISPLAY", "static")
+    with capture_output() as out:
+        ip.display_formatter.ipython_display_formatter(job)
+    (shown,) = out.outputs
+    assert job.job_id() in shown.data["text/html"] and "RuntimeJob" in shown.data["text/plain"]

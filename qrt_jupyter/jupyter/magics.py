@@ -390,13 +390,15 @@ def _register_formatters(ipython: Any) -> None:
     """In a widget frontend, jobs display as a live status line."""
     from ..runtime.jobs import RuntimeJob
 
-    def show_job(job: RuntimeJob) -> bool:
+    def show_job(job: RuntimeJob) -> None:
+        # IPython shows nothing else once this printer ran, so it shows the static
+        # view itself where no widget frontend is known
         if not widgets_live():
-            return False
+            display({"text/html": job._repr_html_(), "text/plain": repr(job)}, raw=True)
+            return
         from .widgets import JobStatus
 
         display(JobStatus(job))
-        return True
 
     formatter = ipython.display_formatter.ipython_display_formatter
     formatter.for_type(RuntimeJob, show_job)
