@@ -83,3 +83,25 @@ def test_value_rows_and_binds_follow_circuit_order():
     other.rz(b, 1)
     binds = binds_for(target, other, np.array([[5.0, 6.0, 7.0]]))
     assert {p.name: float(v[0]) for p, v in binds.items()} == {"a": 5.0, "b": 6.0, "c": 7.0}
+
+
+def test_known_observables_still_catch_bad_pubs(service):
+    """The fast path for an already-seen SparsePauliOp keeps every check of a fresh one."""
+    from qiskit.circuit.library import efficient_su2
+
+    estimator = EstimatorV2(mode=service.backend("aer_simulator_statevector"))
+    ansatz = efficient_su2(2, reps=1)
+    op = SparsePauliOp(["ZZ", "XI"], [1.0, 0.5])
+    values = np.zeros(ansatz.num_parameters)
+    estimator.run([(ansatz, op, values)]).result()  # op is now known
+    before = service.store.count_jobs()
+    with pytest.raises(InvalidPubError, match=r"PUB 0: .*Fix: give 8 values"):
+        estimator.run([(ansatz, op, values[:3])])
+    with pytest.raises(InvalidPubError, match="not broadcastable"):
+        estimator.run([(ansatz, [op, op], np.zeros((3, ansatz.num_parameters)))])
+    with pytest.raises(InvalidPubError, match="observables act on 2 qubits"):
+        estimator.run([(efficient_su2(3, reps=1), op, np.zeros(12))])
+    assert service.store.count_jobs() == before
+    evs = estimator.run([(ansatz, [[op], [op]], np.zeros((2, 3, ansatz.num_parameters)))]
+                        ).result()[0].data.evs
+    assert evs.shape == (2, 3)

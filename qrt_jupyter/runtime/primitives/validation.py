@@ -8,11 +8,12 @@ anything qiskit still rejects is re-raised with the PUB index attached.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
@@ -165,9 +166,13 @@ def coerce_estimator_pubs(pubs: Iterable[Any], precision: float | None,
         if known is not None:
             pub = (pub[0], known, *pub[2:])
         try:
-            coerced_pub = EstimatorPub.coerce(
-                pub, precision if precision is not None else default_precision
-            )
+            if known is not None and isinstance(pub, (tuple, list)) and len(pub) <= 3:
+                coerced_pub = _known_pub(pub, known, precision if precision is not None
+                                         else default_precision)
+            else:
+                coerced_pub = EstimatorPub.coerce(
+                    pub, precision if precision is not None else default_precision
+                )
             if isinstance(pub, EstimatorPub):
                 # coerce() validated the PUBs it built, but returns a given one as it is
                 coerced_pub.validate()
@@ -200,6 +205,37 @@ def coerce_estimator_pubs(pubs: Iterable[Any], precision: float | None,
                 "remove them, e.g. circuit.remove_final_measurements().",
             )
         coerced.append(coerced_pub)
+    return coerced
+
+
+def _known_pub(pub: tuple | list, observables: ObservablesArray,
+               precision: float) -> EstimatorPub:
+    """EstimatorPub.coerce for observables validated when first seen.
+
+    qiskit's validate() converts every observable to Pauli strings again to check its
+    width; for a cached ObservablesArray that was done once, so only the checks that
+    depend on this call's circuit and values are made here.
+    """
+    circuit = pub[0]
+    if len(pub) > 2 and pub[2] is not None:
+        values = pub[2]
+        if not isinstance(values, (BindingsArray, Mapping)):
+            values = {tuple(circuit.parameters): values}
+        parameter_values = BindingsArray.coerce(values)
+        parameter_values.validate()
+    else:
+        parameter_values = None
+    coerced = EstimatorPub(circuit, observables, parameter_values, precision, validate=False)
+    if coerced.parameter_values.num_parameters != circuit.num_parameters:
+        raise ValueError(
+            f"The number of values ({coerced.parameter_values.num_parameters}) does not "
+            f"match the number of parameters ({circuit.num_parameters}) for the circuit."
+        )
+    if observables.num_qubits != circuit.num_qubits:
+        raise ValueError(
+            f"The number of qubits of the circuit ({circuit.num_qubits}) does not match "
+            f"the number of qubits of the observables ({observables.num_qubits})."
+        )
     return coerced
 
 
