@@ -99,7 +99,8 @@ def test_known_observables_still_catch_bad_pubs(service):
         estimator.run([(ansatz, op, values[:3])])
     with pytest.raises(InvalidPubError, match="not broadcastable"):
         estimator.run([(ansatz, [op, op], np.zeros((3, ansatz.num_parameters)))])
-    with pytest.raises(InvalidPubError, match="observables act on 2 qubits"):
+    width = r"qubits of the circuit \(3\).*Fix: give observables on exactly 3"
+    with pytest.raises(InvalidPubError, match=width):
         estimator.run([(efficient_su2(3, reps=1), op, np.zeros(12))])
     assert service.store.count_jobs() == before
     evs = estimator.run([(ansatz, [[op], [op]], np.zeros((2, 3, ansatz.num_parameters)))]
