@@ -19,11 +19,9 @@ benchmarks/results/core.json. The store lives in a temporary QRT_HOME.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -36,8 +34,8 @@ _TMP_HOME = tempfile.mkdtemp(prefix="qrt-bench-")
 os.environ["QRT_HOME"] = _TMP_HOME
 
 import numpy as np  # noqa: E402
-import qiskit  # noqa: E402
-import qiskit_aer  # noqa: E402
+from common import loadavg, median, print_targets, save, table, verdict  # noqa: E402
+from common import machine as common_machine  # noqa: E402
 from qiskit import QuantumCircuit  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from qiskit.primitives import StatevectorEstimator  # noqa: E402
@@ -118,26 +116,10 @@ def measure(variants: dict[str, Callable[[], object]], repeats: int, *, warmup: 
     return times
 
 
-def median(xs: list[float]) -> float:
-    return float(statistics.median(xs)) if xs else float("nan")
-
-
 def fmt(x: float | None, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "-"
     return f"{x:.{digits}f}"
-
-
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("PASS" if ok else "MISS")
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
 
 
 # -- problem --------------------------------------------------------------------------------
@@ -408,14 +390,6 @@ def bench_latency(service: LocalRuntimeService, runs: int, jobs: int, report: di
 
 # -- report ---------------------------------------------------------------------------------
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     mem_gb = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -423,14 +397,8 @@ def machine() -> dict:
                 mem_gb = round(int(line.split()[1]) / 1024**2, 1)
     except OSError:
         pass
-    return {
-        "nproc": os.cpu_count(), "cpu": cpu, "memory_gb": mem_gb,
-        "python": platform.python_version(), "platform": platform.platform(),
-        "qiskit": qiskit.__version__, "qiskit_aer": qiskit_aer.__version__,
-        "qiskit_ibm_runtime": getattr(qiskit_ibm_runtime, "__version__", None),
-        "numpy": np.__version__,
-        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-    }
+    return {**common_machine(), "memory_gb": mem_gb, "platform": platform.platform(),
+            "qiskit_ibm_runtime": getattr(qiskit_ibm_runtime, "__version__", None)}
 
 
 def print_energy(rows: list[dict]) -> None:
@@ -507,12 +475,6 @@ def print_latency(r: dict) -> None:
                   f"mode (target >= {t['limit']}x): {verdict(t['pass'])}")
 
 
-def save(report: dict, path: Path) -> None:
-    """Write what has been measured so far (also after an interruption)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -559,8 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         print_latency(report["latency"])
     finally:
         report["elapsed_s"] = time.perf_counter() - t_start
-        report["machine"]["loadavg_end"] = (list(os.getloadavg())
-                                            if hasattr(os, "getloadavg") else None)
+        report["machine"]["loadavg_end"] = loadavg()
 
     summary = []
     for r in report.get("energy", []):
@@ -577,12 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         value = (f"{t['above_raw_ms']:+.2f} ms" if "above_raw_ms" in t
                  else f"{t['ratio_vs_runtime_local']:.1f}x")
         summary.append((f"(c) {name}", t["pass"], value))
-    report["summary"] = [{"target": s, "pass": p, "value": v} for s, p, v in summary]
-    print("\nTargets")
-    for s, p, v in summary:
-        print(f"  {verdict(p):4}  {s}: {v}")
-    print(f"\nelapsed {report['elapsed_s']:.0f} s; load average at end "
-          f"{report['machine']['loadavg_end']}")
+    print_targets(report, summary)
 
     save(report, args.output)
     print(f"results written to {args.output}")

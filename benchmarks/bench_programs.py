@@ -25,11 +25,8 @@ because the machine is shared. Results go to ``benchmarks/results/programs.json`
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -43,8 +40,8 @@ _TMP_HOME = tempfile.mkdtemp(prefix="qrt-bench-programs-")
 os.environ["QRT_HOME"] = _TMP_HOME
 
 import numpy as np  # noqa: E402
-import qiskit  # noqa: E402
-import qiskit_aer  # noqa: E402
+from common import loadavg, median, print_targets, save, table, verdict  # noqa: E402
+from common import machine as common_machine  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
@@ -67,56 +64,9 @@ TARGET_PUBLISH = 0.05  # (c) 10,000 publishes under 5% of 10,000 evaluations
 
 
 # -- helpers --------------------------------------------------------------------------------
-def median(xs: list[float]) -> float:
-    return float(statistics.median(xs)) if xs else float("nan")
-
-
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("PASS" if ok else "MISS")
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    out = ["  ".join(h.rjust(w) for h, w in zip(headers, widths)),
-           "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(out)
-
-
-def loadavg() -> list[float] | None:
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-
-
-def revision() -> str | None:
-    """The commit measured, with "+dirty" when the runtime had uncommitted changes."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qrt_jupyter"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + ("+dirty" if dirty else "")
-
-
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-        "qiskit": qiskit.__version__, "qiskit_aer": qiskit_aer.__version__,
-        "qiskit_algorithms": getattr(qiskit_algorithms, "__version__", None),
-        "numpy": np.__version__, "loadavg_start": loadavg(), "revision": revision(),
-    }
+    return {**common_machine(),
+            "qiskit_algorithms": getattr(qiskit_algorithms, "__version__", None)}
 
 
 def alternate(variants: dict[str, Callable[[], dict]], repeats: int) -> dict[str, list[dict]]:
@@ -461,11 +411,6 @@ def print_publishing(r: dict) -> None:
 
 
 # -- main -------------------------------------------------------------------------------------
-def save(report: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=float) + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="8 and 12 qubits, fewer repeats")
@@ -539,12 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         summary.append((f"(c) {report['publishing']['publishes']:,} publishes under "
                         f"{TARGET_PUBLISH:.0%} of a loop of 12-qubit evaluations", t["pass"],
                         f"worst {t['worst_fraction'] * 100:.2f}%"))
-    report["summary"] = [{"target": s, "pass": p, "value": v} for s, p, v in summary]
-    print("\nTargets")
-    for s, p, v in summary:
-        print(f"  {verdict(p):4}  {s}: {v}")
-    print(f"\nelapsed {report['elapsed_s']:.0f} s; load average at end "
-          f"{report['machine']['loadavg_end']}")
+    print_targets(report, summary)
     save(report, args.output)
     print(f"results written to {args.output}")
     shutil.rmtree(_TMP_HOME, ignore_errors=True)

@@ -106,3 +106,13 @@ def wait_for_lab(page: object, timeout: float = 90_000) -> None:
     page.wait_for_function(  # type: ignore[attr-defined]
         "() => window.jupyterapp && window.jupyterapp.shell && "
         "document.querySelector('.jp-LabShell')", timeout=timeout)
+
+
+def wait_for_kernel(page: object, timeout: float = 90_000) -> None:
+    """Wait until the current notebook's kernel is connected."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.sessionContext && w.sessionContext.session &&"
+        " w.sessionContext.session.kernel &&"
+        " w.sessionContext.session.kernel.connectionStatus === 'connected'; }",
+        timeout=timeout)

@@ -11,7 +11,14 @@ import shutil
 import time
 from pathlib import Path
 
-from labserver import ARTIFACTS, chromium_page, jupyter_lab, run_command, wait_for_lab
+from labserver import (
+    ARTIFACTS,
+    chromium_page,
+    jupyter_lab,
+    run_command,
+    wait_for_kernel,
+    wait_for_lab,
+)
 
 from qrt_jupyter import LocalRuntimeService
 
@@ -37,12 +44,7 @@ def test_live_plot_grows_and_monitor_cancels(tmp_path):
         page.goto(lab.page_url(f"lab/tree/{NOTEBOOK.name}"))
         wait_for_lab(page)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.wait_for_function(
-            "() => { const w = window.jupyterapp.shell.currentWidget;"
-            " return w && w.sessionContext && w.sessionContext.session &&"
-            " w.sessionContext.session.kernel &&"
-            " w.sessionContext.session.kernel.connectionStatus === 'connected'; }",
-            timeout=90_000)
+        wait_for_kernel(page)
         # run everything above the last cell (which waits for the long job to end)
         page.evaluate(
             "() => { const nb = window.jupyterapp.shell.currentWidget.content;"

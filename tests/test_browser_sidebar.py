@@ -12,7 +12,14 @@ import json
 import time
 
 import nbformat
-from labserver import ARTIFACTS, chromium_page, jupyter_lab, run_command, wait_for_lab
+from labserver import (
+    ARTIFACTS,
+    chromium_page,
+    jupyter_lab,
+    run_command,
+    wait_for_kernel,
+    wait_for_lab,
+)
 
 from qrt_jupyter import LocalRuntimeService
 
@@ -57,12 +64,7 @@ def test_sidebar_follows_and_cancels_kernel_jobs(tmp_path):
     with jupyter_lab(root, qrt_home) as lab, chromium_page() as page:
         page.goto(lab.page_url("lab/tree/jobs.ipynb"))
         wait_for_lab(page)
-        page.wait_for_function(
-            "() => { const w = window.jupyterapp.shell.currentWidget;"
-            " return w && w.sessionContext && w.sessionContext.session &&"
-            " w.sessionContext.session.kernel &&"
-            " w.sessionContext.session.kernel.connectionStatus === 'connected'; }",
-            timeout=90_000)
+        wait_for_kernel(page)
         run_command(page, "qrt:show-sidebar")
         page.wait_for_selector(".qrt-Sidebar", timeout=30_000)
         run_command(page, "notebook:run-all-cells")

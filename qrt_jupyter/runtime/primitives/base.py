@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from qiskit.providers import BackendV2
 
@@ -46,6 +46,7 @@ def resolve_target(mode: Any) -> Target:
 
 
 _DEFAULTS: dict[type, dict[str, Any]] = {}
+_O = TypeVar("_O", bound=OptionsNode)
 
 
 def _default_flat(cls: type[OptionsNode]) -> dict[str, Any]:
@@ -86,10 +87,11 @@ def run_options(options: OptionsNode, backend: BackendV2, seed: Any) -> dict[str
     return out
 
 
-class PrimitiveBase:
+class PrimitiveBase(Generic[_O]):
     """Mode handling shared by both primitives (mirrors qiskit-ibm-runtime's BasePrimitiveV2)."""
 
-    _options_class: type[OptionsNode]
+    _options_class: type[_O]
+    _options: _O
     #: set on primitives a program gets from its context: their work runs inside the
     #: program's own job instead of queueing behind it in the same session lane
     _inline_ctx: Any = None
@@ -117,6 +119,14 @@ class PrimitiveBase:
     @property
     def mode(self) -> Any:
         return self._mode
+
+    @property
+    def options(self) -> _O:
+        return self._options
+
+    @options.setter
+    def options(self, value: _O | Mapping[str, Any]) -> None:
+        self._options = build_options(self._options_class, value)
 
     def _target(self) -> Target:
         if self._inline_target is not None:

@@ -12,7 +12,7 @@ from ..backends import is_noisy, supports_exact
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .expectation import exact_pub, sampled_pub, shots_for
-from .options import EstimatorOptions, Unset, build_options
+from .options import EstimatorOptions, Unset
 from .validation import coerce_estimator_pubs
 
 #: Precision used where exact values are impossible and none was given (qiskit-ibm-runtime's).
@@ -23,7 +23,7 @@ ESTIMATOR_APPLIED = {
 }
 
 
-class EstimatorV2(PrimitiveBase, BaseEstimatorV2):
+class EstimatorV2(PrimitiveBase[EstimatorOptions], BaseEstimatorV2):
     """Expectation values of observables; ``stds`` are standard errors of the estimate."""
 
     _options_class = EstimatorOptions
@@ -31,15 +31,7 @@ class EstimatorV2(PrimitiveBase, BaseEstimatorV2):
     def __init__(self, mode: Any = None,
                  options: EstimatorOptions | Mapping[str, Any] | None = None) -> None:
         self._init_mode(mode)
-        self._options: EstimatorOptions = self._initial_options(EstimatorOptions, options)
-
-    @property
-    def options(self) -> EstimatorOptions:
-        return self._options
-
-    @options.setter
-    def options(self, value: EstimatorOptions | Mapping[str, Any]) -> None:
-        self._options = build_options(EstimatorOptions, value)
+        self._options = self._initial_options(EstimatorOptions, options)
 
     def run(self, pubs: Iterable[EstimatorPubLike], *,
             precision: float | None = None) -> RuntimeJob:

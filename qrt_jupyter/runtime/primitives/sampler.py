@@ -18,7 +18,7 @@ from ..backends import is_noisy
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .binding import binds_for, chunks, value_rows
-from .options import SamplerOptions, Unset, build_options
+from .options import SamplerOptions, Unset
 from .validation import coerce_sampler_pubs
 
 DEFAULT_SHOTS = 4096
@@ -28,7 +28,7 @@ SAMPLER_APPLIED = {
 }
 
 
-class SamplerV2(PrimitiveBase, BaseSamplerV2):
+class SamplerV2(PrimitiveBase[SamplerOptions], BaseSamplerV2):
     """Samples circuits; results hold a BitArray per classical register."""
 
     _options_class = SamplerOptions
@@ -36,15 +36,7 @@ class SamplerV2(PrimitiveBase, BaseSamplerV2):
     def __init__(self, mode: Any = None,
                  options: SamplerOptions | Mapping[str, Any] | None = None) -> None:
         self._init_mode(mode)
-        self._options: SamplerOptions = self._initial_options(SamplerOptions, options)
-
-    @property
-    def options(self) -> SamplerOptions:
-        return self._options
-
-    @options.setter
-    def options(self, value: SamplerOptions | Mapping[str, Any]) -> None:
-        self._options = build_options(SamplerOptions, value)
+        self._options = self._initial_options(SamplerOptions, options)
 
     def run(self, pubs: Iterable[SamplerPubLike], *, shots: int | None = None) -> RuntimeJob:
         target = self._target()
