@@ -1,8 +1,11 @@
 """The default executor: simulations run in the scheduler's worker threads.
 
-Aer's own ``backend.run`` hands every job to one process-wide thread, which
-would serialise a Batch; calling Aer's synchronous entry point from our worker
-threads lets jobs of a Batch run at once, and saves a thread hop per call.
+Aer's own ``backend.run`` hands every job to one process-wide thread; calling
+Aer's synchronous entry point from our worker threads saves that thread hop per
+call. Aer keeps the interpreter lock while it simulates, so the jobs of a Batch
+take turns between their simulator calls rather than simulate at the same time;
+simulations that overlap on several cores need an executor with worker processes
+(or Dask).
 
 Aer turns every circuit into its C++ form in Python on every call (about 1 ms
 for a small ansatz, more than the simulation itself). A variational loop runs
