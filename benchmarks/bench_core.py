@@ -541,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     print_targets(report, summary)
 
     save(report, args.output)
+    print(f"results written to {args.output}")
     shutil.rmtree(_TMP_HOME, ignore_errors=True)
     return 0
 

@@ -231,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                         r["target"]["pass"], f"{r['extra']['live plot'] * 100:+.1f}%"))
     print_targets(report, summary)
     save(report, args.output)
+    print(f"results written to {args.output}")
     shutil.rmtree(_TMP_HOME, ignore_errors=True)
     return 0
 

@@ -486,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"worst {t['worst_fraction'] * 100:.2f}%"))
     print_targets(report, summary)
     save(report, args.output)
+    print(f"results written to {args.output}")
     shutil.rmtree(_TMP_HOME, ignore_errors=True)
     return 0
 

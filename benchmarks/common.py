@@ -73,7 +73,6 @@ def save(report: dict, path: Path) -> None:
     """Write what has been measured so far (also after an interruption)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"results written to {path}")
 
 
 def print_targets(report: dict, summary: list[tuple[str, bool | None, str]]) -> None:
