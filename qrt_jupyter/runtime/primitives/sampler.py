@@ -125,8 +125,10 @@ def _packed_registers(memory: list[str], meas_info: list) -> list[np.ndarray]:
     What qiskit's ``_memory_array`` + ``_samples_to_packed_array`` produce, computed on
     one uint64 per shot (registers ending at or below clbit 64) instead of bit by bit.
     """
-    values = np.fromiter((int(word, 16) for word in memory), dtype=np.uint64,
-                         count=len(memory))
+    # shots repeat few distinct words: convert each distinct one once (about half the
+    # time of converting every shot for a Bell circuit)
+    table = {word: int(word, 16) for word in set(memory)}
+    values = np.fromiter(map(table.__getitem__, memory), dtype=np.uint64, count=len(memory))
     out = []
     for item in meas_info:
         bits = values >> np.uint64(item.start) if item.start else values
