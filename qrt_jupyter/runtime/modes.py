@@ -284,3 +284,5 @@ class Batch(Session):
     _mode_name = "batch"
     _sequential = False
     _priority = PRIORITY_BATCH
+    #: job records are written in groups (see Store.insert_job)
+    _group_writes = True

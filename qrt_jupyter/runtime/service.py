@@ -209,6 +209,9 @@ class LocalRuntimeService:
         self.store.insert_job(
             job_id, session_id=session_id, kind=kind, program=program, backend=backend.name,
             created=created, tags=list(tags), inputs=inputs, options=options,
+            # A Batch submits jobs in bursts: their records are written in groups (one
+            # transaction for many; visible to other processes within milliseconds).
+            group=getattr(mode, "_group_writes", False),
         )
         job = RuntimeJob(
             job_id, self, backend=backend, kind=kind, program=program, session_id=session_id,
