@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
-import queue
 import subprocess
 import sys
 import threading
@@ -99,6 +98,13 @@ class _Worker:
         self.backends: set[int] = set()
         self.circuits: OrderedDict[int, None] = OrderedDict()
         self.calls = 0
+        #: send lock; tickets: ``sent`` messages so far, ``served`` replies read so far
+        self.lock = threading.Lock()
+        self.turn = threading.Condition()
+        self.sent = 0
+        self.served = 0
+        self.inflight = 0
+        self.dead = False
 
     @property
     def pid(self) -> int:
@@ -162,7 +168,6 @@ class ProcessExecutor:
         self.capacity = max(1, capacity or 2 * self.workers)
         self._keys = _Keys()
         self._lock = threading.Lock()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._closed = False
         self._started = 0
@@ -174,14 +179,14 @@ class ProcessExecutor:
         with self._lock:
             index = self._started
             self._started += 1
-            worker = _Worker(index)
-            self._all.append(worker)
-        self._idle.put(worker)
+            self._all.append(_Worker(index))
 
-    def _replace(self, worker: _Worker) -> None:
+    def _retire(self, worker: _Worker) -> None:
+        """Take a dead worker out of the pool (once) and start another in its place."""
         with self._lock:
-            if worker in self._all:
-                self._all.remove(worker)
+            if worker not in self._all:
+                return
+            self._all.remove(worker)
         try:
             worker.stop()
         except Exception:  # noqa: BLE001 - it is gone either way
@@ -189,20 +194,27 @@ class ProcessExecutor:
         if not self._closed:
             self._spawn()
 
+    def _pick(self) -> _Worker:
+        """The worker with the fewest calls in flight (calls to one worker are pipelined)."""
+        with self._lock:
+            if not self._all:
+                raise RuntimeError("The process executor was closed.")
+            worker = min(self._all, key=lambda w: w.inflight)
+            worker.inflight += 1
+            return worker
+
     def warm(self, timeout: float = 120.0) -> None:
         """Wait until every worker has started and imported the simulator."""
-        taken = []
-        try:
-            for _ in range(self.workers):
-                worker = self._idle.get(timeout=timeout)
-                taken.append(worker)
-                worker.send(("ping",))
-                if not worker.poll(timeout):
-                    raise TimeoutError("a worker process did not start in time")
-                worker.recv()
-        finally:
-            for worker in taken:
-                self._idle.put(worker)
+        with self._lock:
+            workers = list(self._all)
+        for worker in workers:
+            with worker.lock:
+                worker.inflight += 1
+            try:
+                self._call(worker, lambda: ("ping",), timeout=timeout)
+            finally:
+                with worker.lock:
+                    worker.inflight -= 1
 
     def close(self) -> None:
         """Stop the worker processes (the executor is unusable afterwards)."""
@@ -212,6 +224,52 @@ class ProcessExecutor:
         for worker in workers:
             worker.stop()
 
+    def _call(self, worker: _Worker, make_message: Any, timeout: float | None = None) -> Any:
+        """Send a message and wait for its reply.
+
+        Several calls may be in flight on one worker: the worker answers in the order it was
+        sent, so each caller takes a ticket when it sends and reads the reply of its ticket
+        when the callers before it have read theirs. The worker thus has its next call
+        waiting when it finishes one, instead of waiting for this process to send it.
+        """
+        with worker.lock:
+            ticket = worker.sent
+            try:
+                if worker.dead:
+                    raise EOFError
+                worker.send(make_message())
+            except (EOFError, OSError, ValueError) as exc:
+                worker.dead = True
+                failure: BaseException | None = exc
+            else:
+                failure = None
+            worker.sent += 1
+        try:
+            with worker.turn:
+                while worker.served != ticket:
+                    worker.turn.wait()
+            if failure is None and not worker.dead:
+                try:
+                    if timeout is not None and not worker.poll(timeout):
+                        raise TimeoutError("a worker process did not answer in time")
+                    return worker.recv()
+                except (EOFError, OSError) as exc:
+                    worker.dead = True
+                    failure = exc
+            code = worker.exitcode()
+            self._retire(worker)
+            raise WorkerDiedError(
+                f"The worker process running this simulation exited (exit code {code}) "
+                f"before it answered ({type(failure).__name__ if failure else 'EOFError'}). "
+                "It was replaced; run the job again."
+            )
+        finally:
+            with worker.turn:
+                worker.served += 1
+                worker.turn.notify_all()
+            with self._lock:
+                worker.inflight -= 1
+
     # -- the executor interface ----------------------------------------------------------------
     def run_circuits(self, backend: BackendV2, circuits: list[QuantumCircuit],
                      parameter_binds: list[dict] | None, run_options: dict[str, Any]) -> Result:
@@ -220,11 +278,16 @@ class ProcessExecutor:
         backend_key = self._keys.key(backend)
         circuit_keys = [self._keys.key(c, len(c.data)) if isinstance(c, QuantumCircuit) else 0
                         for c in circuits]
-        worker = self._idle.get()
-        try:
+        worker = self._pick()
+
+        def message() -> tuple:
+            # called under the worker's send lock: what the worker will hold once it has
+            # read this message is recorded in the order the worker reads them
             backend_part: Any = backend_key
             if backend_key <= 0 or backend_key not in worker.backends:
                 backend_part = (backend_key, _backend_payload(backend))
+                if backend_key > 0:
+                    worker.backends.add(backend_key)
             circuit_part: list[Any] = []
             for key, circuit in zip(circuit_keys, circuits):
                 if key > 0 and key in worker.circuits:
@@ -232,33 +295,14 @@ class ProcessExecutor:
                     circuit_part.append(key)
                 else:
                     circuit_part.append((key, circuit))
-            message = ("run", backend_part, circuit_part, parameter_binds, run_options)
-            try:
-                worker.send(message)
-                reply = worker.recv()
-            except (EOFError, OSError, BrokenPipeError) as exc:
-                code = worker.exitcode()
-                self._replace(worker)
-                worker = None
-                raise WorkerDiedError(
-                    f"The worker process running this simulation exited (exit code {code}) "
-                    f"before it answered: {type(exc).__name__}. It was replaced; run the job "
-                    "again."
-                ) from None
-            # the worker now holds what it was sent (also when the call itself failed)
-            if backend_key > 0:
-                worker.backends.add(backend_key)
-            for key in circuit_keys:
-                if key > 0:
-                    worker.circuits[key] = None
-                    worker.circuits.move_to_end(key)
+                    if key > 0:
+                        worker.circuits[key] = None
             while len(worker.circuits) > _WORKER_CIRCUITS:
                 worker.circuits.popitem(last=False)
             worker.calls += 1
-        finally:
-            if worker is not None:
-                self._idle.put(worker)
-        kind, payload = reply
+            return ("run", backend_part, circuit_part, parameter_binds, run_options)
+
+        kind, payload = self._call(worker, message)
         if kind == "error":
             exc_type, text = payload
             raise RuntimeError(f"{exc_type} in a worker process: {text}")
@@ -301,13 +345,7 @@ def _worker_main(inbox: Any, conn: Any) -> None:  # pragma: no cover - runs in t
             continue
         try:
             _, backend_part, circuit_part, binds, run_options = message
-            if isinstance(backend_part, tuple):
-                key, payload = backend_part
-                backend = _rebuild_backend(payload)
-                if key > 0:
-                    backends[key] = backend
-            else:
-                backend = backends[backend_part]
+            # circuits first: this process records them as sent even if the call fails
             batch = []
             for part in circuit_part:
                 if isinstance(part, tuple):
@@ -321,6 +359,18 @@ def _worker_main(inbox: Any, conn: Any) -> None:  # pragma: no cover - runs in t
                     circuit = circuits[part]
                     circuits.move_to_end(part)
                 batch.append(circuit)
+            if isinstance(backend_part, tuple):
+                key, payload = backend_part
+                try:
+                    backend = _rebuild_backend(payload)
+                except Exception as exc:  # noqa: BLE001 - every later call says so too
+                    backend = exc
+                if key > 0:
+                    backends[key] = backend
+            else:
+                backend = backends[backend_part]
+            if isinstance(backend, Exception):
+                raise RuntimeError(f"the backend could not be unpickled: {backend!r}")
             result = executor.run_circuits(backend, batch, binds, run_options)
             pack_memory(result)
             reply: tuple = ("ok", result)

@@ -15,7 +15,7 @@ from qiskit.primitives.backend_sampler_v2 import (
 from qiskit.primitives.containers.sampler_pub import SamplerPubLike
 
 from ..backends import is_noisy
-from ..executors.memory import HexMemory
+from ..executors.memory import HexMemory, hex_to_uint64
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .binding import binds_for, chunks, value_rows
@@ -129,8 +129,7 @@ def _packed_registers(memory: list[str], meas_info: list) -> list[np.ndarray]:
     if isinstance(memory, HexMemory):  # converted by a worker process already
         values = memory.values
     else:
-        values = np.fromiter((int(word, 16) for word in memory), dtype=np.uint64,
-                             count=len(memory))
+        values = hex_to_uint64(memory)
     out = []
     for item in meas_info:
         bits = values >> np.uint64(item.start) if item.start else values
