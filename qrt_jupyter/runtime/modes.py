@@ -18,7 +18,7 @@ from qiskit.providers import BackendV2
 from . import context
 from .durations import format_duration, parse_duration
 from .errors import SessionClosedError
-from .scheduler import PRIORITY_BATCH, PRIORITY_SESSION
+from .scheduler import PRIORITY_BATCH, PRIORITY_SESSION, scheduler_for
 from .transpile import TranspileCache
 
 if TYPE_CHECKING:
@@ -29,8 +29,41 @@ if TYPE_CHECKING:
 DEFAULT_TTL = 600.0
 
 
+def resolve_executor(executor: Any) -> Any:
+    """The executor object for what a mode was given: None, "local", "processes" or one."""
+    if executor is None:
+        return None
+    if isinstance(executor, str):
+        if executor == "local":
+            from .executors import default_executor
+
+            return default_executor()
+        if executor in ("processes", "process"):
+            from .executors.process import shared_process_executor
+
+            return shared_process_executor()
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"executor must be 'local', 'processes' or an executor object, not {executor!r}."
+        )
+    if not callable(getattr(executor, "run_circuits", None)) or not hasattr(executor, "capacity"):
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{type(executor).__name__} is not an executor: it needs run_circuits() and "
+            "capacity."
+        )
+    return executor
+
+
 class Session:
-    """Jobs run one after another, in submission order, ahead of job-mode work."""
+    """Jobs run one after another, in submission order, ahead of job-mode work.
+
+    ``executor`` chooses where the jobs' simulations run: the service's executor (default),
+    ``"processes"`` (a shared pool of worker processes, see ``ProcessExecutor``; pays off
+    for a Batch of many small jobs) or any executor object.
+    """
 
     _mode_name = "session"
     _sequential = True
@@ -38,10 +71,13 @@ class Session:
 
     def __init__(self, backend: BackendV2 | str | None = None,
                  max_time: float | str | None = None, *, ttl: float | str | None = DEFAULT_TTL,
-                 service: LocalRuntimeService | None = None) -> None:
+                 service: LocalRuntimeService | None = None, executor: Any = None) -> None:
         from .service import resolve_backend
 
         self._service, self._backend = resolve_backend(backend, service)
+        #: where this mode's jobs run: None for the service's executor
+        self._executor = resolve_executor(executor)
+        self._scheduler = None if self._executor is None else scheduler_for(self._executor)
         self._max_time = parse_duration(max_time, name="max_time")
         self._ttl = parse_duration(ttl, name="ttl")
         self._session_id = uuid.uuid4().hex[:20]
@@ -248,3 +284,5 @@ class Batch(Session):
     _mode_name = "batch"
     _sequential = False
     _priority = PRIORITY_BATCH
+    #: job records are written in groups (see Store.insert_job)
+    _group_writes = True

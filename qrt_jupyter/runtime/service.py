@@ -209,6 +209,9 @@ class LocalRuntimeService:
         self.store.insert_job(
             job_id, session_id=session_id, kind=kind, program=program, backend=backend.name,
             created=created, tags=list(tags), inputs=inputs, options=options,
+            # A Batch submits jobs in bursts: their records are written in groups (one
+            # transaction for many; visible to other processes within milliseconds).
+            group=getattr(mode, "_group_writes", False),
         )
         job = RuntimeJob(
             job_id, self, backend=backend, kind=kind, program=program, session_id=session_id,
@@ -219,7 +222,9 @@ class LocalRuntimeService:
         job._log_threshold = _LEVELS.get(log_level, 30)
         job._work = work
         job._mode = mode
-        job._executor = self.executor
+        scheduler = getattr(mode, "_scheduler", None) or self._scheduler
+        job._executor = getattr(mode, "_executor", None) or self.executor
+        job._scheduler = scheduler
         job._max_execution_time = max_execution_time
         if callback is not None:
             job.stream_results(callback)
@@ -229,7 +234,7 @@ class LocalRuntimeService:
             priority, lane, sequential = mode._priority, mode.session_id, mode._sequential
         else:
             priority, lane, sequential = PRIORITY_JOB, None, False
-        job._task = self._scheduler.submit(
+        job._task = scheduler.submit(
             job._execute, priority=priority, lane=lane, sequential=sequential, job_id=job_id
         )
         self._ensure_watcher()

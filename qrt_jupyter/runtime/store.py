@@ -25,6 +25,8 @@ from .errors import StoreError
 #: Written to ``PRAGMA application_id``: "QRT1". Identifies the file as ours.
 APPLICATION_ID = 0x51525431
 FINAL_STATES = ("DONE", "ERROR", "CANCELLED")
+#: Seconds the flusher thread gathers grouped job records before writing them.
+FLUSH_DELAY = 0.002
 
 _SCHEMA_V1 = """
 CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
@@ -148,6 +150,11 @@ class Store:
         self.path = Path(path).expanduser()
         self.owner = this_process()
         self._lock = threading.RLock()
+        #: job records queued by ``insert_job(..., group=True)``, written by the next
+        #: transaction of this store (or by the flusher thread after FLUSH_DELAY)
+        self._pending_jobs: list[tuple] = []
+        self._flush_wanted = threading.Event()
+        self._flusher: threading.Thread | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = self._open()
 
@@ -203,7 +210,26 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            if self._pending_jobs:
+                self.flush()
             self._conn.close()
+
+    def flush(self) -> None:
+        """Write the queued job records now."""
+        with self._lock:
+            if self._pending_jobs:
+                with self._tx():
+                    pass
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._flush_wanted.wait()
+            time.sleep(FLUSH_DELAY)  # gather the records of a burst of submissions
+            self._flush_wanted.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - a closed or locked store: the next write retries
+                pass
 
     @contextmanager
     def _tx(self) -> Iterator[tuple[sqlite3.Connection, int]]:
@@ -215,14 +241,21 @@ class Store:
                 seq = conn.execute(
                     "UPDATE counter SET seq = seq + 1 WHERE id = 1 RETURNING seq"
                 ).fetchone()[0]
+                pending = self._pending_jobs
+                if pending:
+                    self._write_jobs(conn, pending, seq)
                 yield conn, seq
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            if pending:
+                del pending[:]
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
+            if self._pending_jobs:
+                self.flush()  # this process reads its own queued jobs
             cur = self._conn.execute(sql, args)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
@@ -275,16 +308,38 @@ class Store:
     # -- jobs ----------------------------------------------------------------
     def insert_job(self, job_id: str, *, session_id: str | None, kind: str, program: str | None,
                    backend: str, created: float, tags: list[str], inputs: dict,
-                   options: dict) -> None:
-        with self._tx() as (conn, seq):
-            conn.execute(
-                "INSERT INTO jobs (id, session_id, kind, program, backend, status, created, tags,"
-                " inputs, options, owner, changed)"
-                " VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?)",
-                (job_id, session_id, kind, program, backend, created, json.dumps(tags),
-                 json.dumps(inputs), json.dumps(options), self.owner, seq),
-            )
-            conn.execute("INSERT INTO job_events VALUES (?, 'QUEUED', ?)", (job_id, created))
+                   options: dict, group: bool = False) -> None:
+        """Record a QUEUED job.
+
+        ``group=True`` queues the record instead: it is written together with the next
+        write of this store (a job's final state, another process's view is then at most
+        FLUSH_DELAY late) or by the flusher thread, so that a burst of submissions costs
+        one transaction rather than one each. Reads of this store see it at once.
+        """
+        row = (job_id, session_id, kind, program, backend, created, json.dumps(tags),
+               json.dumps(inputs), json.dumps(options), self.owner)
+        if not group:
+            with self._tx() as (conn, seq):
+                self._write_jobs(conn, [row], seq)
+            return
+        with self._lock:
+            self._pending_jobs.append(row)
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
+                                                 name="qrt-store-flush")
+                self._flusher.start()
+        self._flush_wanted.set()
+
+    @staticmethod
+    def _write_jobs(conn: sqlite3.Connection, rows: list[tuple], seq: int) -> None:
+        conn.executemany(
+            "INSERT INTO jobs (id, session_id, kind, program, backend, status, created, tags,"
+            " inputs, options, owner, changed)"
+            " VALUES (?, ?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?)",
+            [(*row, seq) for row in rows],
+        )
+        conn.executemany("INSERT INTO job_events VALUES (?, 'QUEUED', ?)",
+                         [(row[0], row[5]) for row in rows])
 
     def mark_running(self, job_id: str, at: float,
                      interim: Sequence[tuple[int, float, bytes, str]] = ()) -> None:

@@ -15,6 +15,7 @@ from qiskit.primitives.backend_sampler_v2 import (
 from qiskit.primitives.containers.sampler_pub import SamplerPubLike
 
 from ..backends import is_noisy
+from ..executors.memory import HexMemory, hex_to_uint64
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .binding import binds_for, chunks, value_rows
@@ -125,10 +126,10 @@ def _packed_registers(memory: list[str], meas_info: list) -> list[np.ndarray]:
     What qiskit's ``_memory_array`` + ``_samples_to_packed_array`` produce, computed on
     one uint64 per shot (registers ending at or below clbit 64) instead of bit by bit.
     """
-    # shots repeat few distinct words: convert each distinct one once (about half the
-    # time of converting every shot for a Bell circuit)
-    table = {word: int(word, 16) for word in set(memory)}
-    values = np.fromiter(map(table.__getitem__, memory), dtype=np.uint64, count=len(memory))
+    if isinstance(memory, HexMemory):  # converted by a worker process already
+        values = memory.values
+    else:
+        values = hex_to_uint64(memory)
     out = []
     for item in meas_info:
         bits = values >> np.uint64(item.start) if item.start else values
