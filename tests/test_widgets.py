@@ -225,3 +225,26 @@ def test_a_job_shows_itself(service, ip, monkeypatch):
         ip.display_formatter.ipython_display_formatter(job)
     (shown,) = out.outputs
     assert job.job_id() in shown.data["text/html"] and "RuntimeJob" in shown.data["text/plain"]
+
+
+def test_drawing_while_runs_arrive(clean_defaults):
+    """Subscriber threads add points and whole runs while a figure is being drawn."""
+    import threading
+
+    plot = ConvergencePlot("energy", live=False)
+
+    def feed():
+        for k in range(600):
+            plot.add_point(f"run {k}", 0, 1.0 / (k + 1))
+            time.sleep(0.0005)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    drawn = 0
+    while feeder.is_alive() or drawn < 3:
+        plot._traces()
+        plot.figure()
+        drawn += 1
+    feeder.join()
+    assert plot._repr_mimebundle_()["image/png"].startswith(b"\x89PNG")
+    assert len(plot.series) == 600

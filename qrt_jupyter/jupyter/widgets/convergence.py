@@ -106,6 +106,12 @@ class ConvergencePlot:
             self._dirty = True
         self._request_redraw()
 
+    def _snapshot(self) -> list[Series]:
+        """Copies of the series: subscriber threads add points (and runs) while we draw."""
+        with self._lock:
+            return [Series(s.label, list(s.x), list(s.y), list(s.std))
+                    for s in self.series.values()]
+
     # -- drawing ---------------------------------------------------------------
     def _request_redraw(self) -> None:
         if self.widget is None:
@@ -137,7 +143,7 @@ class ConvergencePlot:
 
     def _traces(self) -> list[dict[str, Any]]:
         traces: list[dict[str, Any]] = []
-        for i, series in enumerate(self.series.values()):
+        for i, series in enumerate(self._snapshot()):
             colour = _COLOURS[i % len(_COLOURS)]
             x = np.asarray(series.x)
             y = np.asarray(series.y)
@@ -228,7 +234,8 @@ class ConvergencePlot:
 
         fig = Figure(figsize=(7, 3.6), dpi=100)
         ax = fig.add_subplot()
-        for i, series in enumerate(self.series.values()):
+        snapshot = self._snapshot()
+        for i, series in enumerate(snapshot):
             colour = _COLOURS[i % len(_COLOURS)]
             x, y, std = map(np.asarray, (series.x, series.y, series.std))
             if self.log_error:
@@ -246,7 +253,7 @@ class ConvergencePlot:
         ax.set_xlabel("iteration")
         ax.set_ylabel(f"|{self.key} - exact|" if self.log_error else self.key)
         ax.set_title(self.title)
-        if self.series:
+        if snapshot:
             ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
         return fig
@@ -269,11 +276,12 @@ class ConvergencePlot:
         if self.widget is not None:
             self.flush()
             return self.widget._repr_mimebundle_(include=include, exclude=exclude)
-        points = sum(len(s.x) for s in self.series.values())
+        snapshot = self._snapshot()
+        points = sum(len(s.x) for s in snapshot)
         return {
             "image/png": self.png(),
             "text/plain": f"<ConvergencePlot {html.escape(self.key)}: "
-                          f"{len(self.series)} run(s), {points} points>",
+                          f"{len(snapshot)} run(s), {points} points>",
         }
 
 
