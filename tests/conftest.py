@@ -59,6 +59,16 @@ def measured_bell() -> QuantumCircuit:
     return qc
 
 
+def two_parameter_circuit() -> QuantumCircuit:
+    """ry(a) on qubit 0, rx(b) on qubit 1, then a CX: the smallest useful ansatz."""
+    a, b = Parameter("a"), Parameter("b")
+    qc = QuantumCircuit(2)
+    qc.ry(a, 0)
+    qc.rx(b, 1)
+    qc.cx(0, 1)
+    return qc
+
+
 def param_circuit(num_qubits: int = 2, num_params: int = 2) -> QuantumCircuit:
     """A small entangling circuit with ``num_params`` parameters."""
     params = [Parameter(f"t{i}") for i in range(num_params)]

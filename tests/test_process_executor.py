@@ -9,9 +9,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import bell, measured_bell, wait_until
+from conftest import bell, measured_bell, two_parameter_circuit, wait_until
 from qiskit import QuantumCircuit
-from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 
 from qrt_jupyter import Batch, EstimatorV2, SamplerV2, Session
@@ -59,18 +58,10 @@ def slow_circuit(n: int = 14, layers: int = 4) -> QuantumCircuit:
     return qc
 
 
-def ansatz() -> QuantumCircuit:
-    a, b = Parameter("a"), Parameter("b")
-    qc = QuantumCircuit(2)
-    qc.ry(a, 0)
-    qc.rx(b, 1)
-    qc.cx(0, 1)
-    return qc
-
 
 def test_sampler_results_equal_local(service, executor):
     seeded = {"simulator": {"seed_simulator": 17}}
-    param = ansatz()
+    param = two_parameter_circuit()
     param.measure_all()
     values = np.array([[0.1, 0.2], [1.0, -0.5], [2.0, 0.3]])
     pubs = [(measured_bell(),), (param, values)]
@@ -88,7 +79,7 @@ def test_sampler_results_equal_local(service, executor):
 def test_estimator_results_equal_local(service, executor):
     obs = SparsePauliOp.from_list([("ZZ", 1.0), ("XI", 0.5), ("IY", -0.25)])
     values = np.array([[0.1, 0.2], [1.0, -0.5]])
-    pubs = [(ansatz(), obs, values), (bell(), obs)]
+    pubs = [(two_parameter_circuit(), obs, values), (bell(), obs)]
     for options in ({}, {"seed_estimator": 5, "default_shots": 2000}):
         with Session(backend="aer_simulator", service=service) as session:
             local = EstimatorV2(mode=session, options=options).run(pubs).result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import two_parameter_circuit
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.primitives.containers.bindings_array import BindingsArray
@@ -16,18 +17,9 @@ from qrt_jupyter.errors import InvalidPubError
 from qrt_jupyter.runtime.primitives.binding import binds_for, value_rows
 
 
-def _circuit() -> QuantumCircuit:
-    a, b = Parameter("a"), Parameter("b")
-    qc = QuantumCircuit(2)
-    qc.ry(a, 0)
-    qc.rx(b, 1)
-    qc.cx(0, 1)
-    return qc
-
-
 def test_operator_changed_in_place_is_converted_again(service):
     est = EstimatorV2(mode=service.backend("aer_simulator_statevector"))
-    qc = _circuit()
+    qc = two_parameter_circuit()
     op = SparsePauliOp.from_list([("ZI", 1.0), ("IZ", 0.5)])
     values = [0.3, 0.9]
     first = float(est.run([(qc, op, values)]).result()[0].data.evs)
@@ -42,7 +34,7 @@ def test_operator_changed_in_place_is_converted_again(service):
 
 def test_given_estimator_pub_is_still_validated(service):
     est = EstimatorV2(mode=service.backend("aer_simulator_statevector"))
-    qc = _circuit()
+    qc = two_parameter_circuit()
     op = SparsePauliOp("ZZZ")  # three qubits on a two-qubit circuit
     plain = QuantumCircuit(2)
     plain.h(0)
@@ -59,7 +51,7 @@ def test_given_estimator_pub_is_still_validated(service):
 
 
 def test_value_rows_and_binds_follow_circuit_order():
-    qc = _circuit()
+    qc = two_parameter_circuit()
     a, b = qc.parameters
     shaped = np.arange(12, dtype=float).reshape(3, 2, 2)
     for values in ({(a, b): shaped}, {(b, a): shaped}, {a: shaped[..., 0], b: shaped[..., 1]}):
