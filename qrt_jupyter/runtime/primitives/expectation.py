@@ -23,6 +23,7 @@ from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
 from ..backends import is_aer
 from ..transpile import CacheEntry, TranspileCache
 from .binding import ROWS_PER_CALL, binds_for, chunks, value_rows
+from .final_state import FinalStatePlan, draw_counts, plan_for, probabilities
 
 #: _unique_observables per ObservablesArray object (validation shares one per operator)
 _UNIQUE: dict[int, tuple[Any, tuple]] = {}
@@ -190,6 +191,8 @@ class _GroupPlan:
                 if label in position:
                     self.coeffs[k, position[label]] += coeff
         self.groups: list[tuple[QuantumCircuit, list[int], np.ndarray]] = []
+        #: per group, how to draw its shots from the final state (None: simulator shots)
+        self.final_state: list[FinalStatePlan | None] = []
         if not labels:
             return
         for group in PauliList(labels).group_qubit_wise_commuting():
@@ -223,10 +226,17 @@ class _GroupPlan:
                 masks[t] = mask
             columns = [position[label] for label in group_labels]
             self.groups.append((isa.circuit, columns, masks))
+            self.final_state.append(plan_for(isa.circuit))
 
 
 def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, shots: int,
-                run_options: dict) -> PubResult:
+                run_options: dict, rng: np.random.Generator | None = None) -> PubResult:
+    """Means and standard errors from ``shots`` samples per measurement group.
+
+    With ``rng`` (a noiseless backend) and every group's measurements terminal, one probe
+    run per chunk gives each group's outcome distribution and the counts are a
+    multinomial draw from it; otherwise the simulator's own shots are counted.
+    """
     unique, obs_index, key = _unique_observables(pub)
     plan = entry.derived.get(("sampled", key))
     if plan is None:
@@ -235,9 +245,14 @@ def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, sh
     num_rows = rows.shape[0]
     means = np.tile(plan.constants, (num_rows, 1))
     variances = np.zeros((num_rows, len(unique)))
-    options = dict(run_options, shots=shots)
-    for part in chunks(num_rows):
+    final_state = rng is not None and all(p is not None for p in plan.final_state)
+    if final_state:
+        circuits = [p.probe for p in plan.final_state]
+        options = dict(run_options, shots=1)
+    else:
         circuits = [g[0] for g in plan.groups]
+        options = dict(run_options, shots=shots)
+    for part in chunks(num_rows):
         if not circuits:
             break
         binds = [binds_for(c, pub.circuit, rows[part]) for c in circuits]
@@ -246,10 +261,14 @@ def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, sh
         for g, (_circ, columns, masks) in enumerate(plan.groups):
             coeffs = plan.coeffs[:, columns]
             for r in range(size):
-                counts = result.results[g * size + r].data.counts
-                outcomes = np.fromiter((int(k, 16) for k in counts), dtype=np.uint64,
-                                       count=len(counts))
-                weights = np.fromiter(counts.values(), dtype=float, count=len(counts))
+                if final_state:
+                    outcomes, weights = draw_counts(
+                        plan.final_state[g], probabilities(result, g * size + r), shots, rng)
+                else:
+                    counts = result.results[g * size + r].data.counts
+                    outcomes = np.fromiter((int(k, 16) for k in counts), dtype=np.uint64,
+                                           count=len(counts))
+                    weights = np.fromiter(counts.values(), dtype=float, count=len(counts))
                 parity = np.bitwise_count(outcomes[None, :] & masks[:, None]) & 1
                 signs = 1.0 - 2.0 * parity
                 values = coeffs @ signs  # (observables, outcomes)
@@ -266,5 +285,6 @@ def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, sh
         DataBin(evs=evs, stds=stds, shape=evs.shape),
         metadata={"target_precision": pub.precision, "shots": shots, "exact": False,
                   "num_measurement_groups": len(plan.groups),
+                  "shots_from": "final_state" if final_state else "simulator",
                   "circuit_metadata": pub.circuit.metadata},
     )

@@ -19,6 +19,14 @@ from ..executors.memory import HexMemory, hex_to_uint64
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .binding import binds_for, chunks, value_rows
+from .final_state import (
+    FinalStatePlan,
+    backend_allows,
+    draw_memory,
+    plan_for,
+    probabilities,
+    rng_for,
+)
 from .options import SamplerOptions, Unset
 from .validation import coerce_sampler_pubs
 
@@ -49,18 +57,24 @@ class SamplerV2(PrimitiveBase[SamplerOptions], BaseSamplerV2):
         runopts = run_options(options, target.backend, seed)
         cache = target.cache
         backend_noisy = is_noisy(target.backend)
+        final_state_ok = backend_allows(target.backend, runopts)
 
         def work(ctx: JobContext) -> PrimitiveResult:
             hits0, misses0 = cache.hits, cache.misses
+            rng = rng_for(runopts) if final_state_ok else None
             results = []
+            shots_from = []
             for i, pub in enumerate(coerced):
                 ctx.check()
-                results.append(_sample_pub(ctx, cache, pub, runopts))
+                result, source = _sample_pub(ctx, cache, pub, runopts, rng)
+                results.append(result)
+                shots_from.append(source)
                 ctx.publish({"kind": "progress", "pub": i, "done": i + 1, "of": len(coerced)})
             cache_stats = {"hits": cache.hits - hits0, "misses": cache.misses - misses0}
             ctx.metrics.update({
                 "transpile_cache": cache_stats, "options_applied": chosen,
                 "options_not_applied": not_applied, "num_pubs": len(coerced),
+                "shots_from": shots_from,
             })
             return PrimitiveResult(results, metadata={
                 "version": 2, "options_applied": chosen, "options_not_applied": not_applied,
@@ -78,7 +92,9 @@ class SamplerV2(PrimitiveBase[SamplerOptions], BaseSamplerV2):
                             options=options)
 
 
-def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> SamplerPubResult:
+def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict,
+                rng: np.random.Generator | None) -> tuple[SamplerPubResult, str]:
+    """The PUB's result, and where its shots came from ("final_state" or "simulator")."""
     entry, _hit = cache.lookup(pub.circuit)
     circuit = entry.circuit
     shape = pub.parameter_values.shape
@@ -88,8 +104,54 @@ def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> Sampler
         item.creg_name: np.zeros((rows.shape[0], pub.shots, item.num_bytes), dtype=np.uint8)
         for item in meas_info
     }
-    options = dict(runopts, shots=pub.shots, memory=True)
     fast = all(item.num_bits > 0 and item.start + item.num_bits <= 64 for item in meas_info)
+    plan = final_state_plan(entry) if fast and rng is not None else None
+    if plan is not None:
+        _sample_final_state(ctx, plan, pub, rows, runopts, rng, meas_info, arrays)
+    else:
+        _sample_simulator(ctx, circuit, pub, rows, runopts, meas_info, max_num_bytes, arrays,
+                          fast)
+    total = int(np.prod(shape)) if shape else 1
+    meas = {}
+    for item in meas_info:
+        data = arrays[item.creg_name]
+        if data.shape[0] == 1 and total != 1:
+            data = np.repeat(data, total, axis=0)
+        meas[item.creg_name] = BitArray(data.reshape(shape + data.shape[1:]), item.num_bits)
+    result = SamplerPubResult(
+        DataBin(**meas, shape=shape),
+        metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata},
+    )
+    return result, "final_state" if plan is not None else "simulator"
+
+
+def final_state_plan(entry: Any) -> FinalStatePlan | None:
+    """The entry's final-state plan, worked out once per ISA circuit."""
+    plan = entry.derived.get("final_state", False)
+    if plan is False:
+        plan = entry.derived["final_state"] = plan_for(entry.circuit)
+    return plan
+
+
+def _sample_final_state(ctx: JobContext, plan: FinalStatePlan, pub: Any, rows: np.ndarray,
+                        runopts: dict, rng: np.random.Generator, meas_info: list,
+                        arrays: dict[str, np.ndarray]) -> None:
+    """One probe run per chunk of rows; the shots are drawn here."""
+    options = dict(runopts, shots=1)
+    for part in chunks(rows.shape[0]):
+        binds = binds_for(plan.probe, pub.circuit, rows[part])
+        result = ctx.run_circuits([plan.probe], [binds] if binds else None, options)
+        for r in range(part.stop - part.start):
+            memory = draw_memory(plan, probabilities(result, r), pub.shots, rng)
+            for item, packed in zip(meas_info, _pack_values(memory, meas_info)):
+                arrays[item.creg_name][part.start + r] = packed
+
+
+def _sample_simulator(ctx: JobContext, circuit: Any, pub: Any, rows: np.ndarray,
+                      runopts: dict, meas_info: list, max_num_bytes: int,
+                      arrays: dict[str, np.ndarray], fast: bool) -> None:
+    """The simulator's own shots, one memory word per shot."""
+    options = dict(runopts, shots=pub.shots, memory=True)
     for part in chunks(rows.shape[0]):
         binds = binds_for(circuit, pub.circuit, rows[part])
         result = ctx.run_circuits([circuit], [binds] if binds else None, options)
@@ -107,17 +169,6 @@ def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict) -> Sampler
                 arrays[item.creg_name][part.start + r] = _samples_to_packed_array(
                     samples, item.num_bits, item.start
                 )
-    total = int(np.prod(shape)) if shape else 1
-    meas = {}
-    for item in meas_info:
-        data = arrays[item.creg_name]
-        if data.shape[0] == 1 and total != 1:
-            data = np.repeat(data, total, axis=0)
-        meas[item.creg_name] = BitArray(data.reshape(shape + data.shape[1:]), item.num_bits)
-    return SamplerPubResult(
-        DataBin(**meas, shape=shape),
-        metadata={"shots": pub.shots, "circuit_metadata": pub.circuit.metadata},
-    )
 
 
 def _packed_registers(memory: list[str], meas_info: list) -> list[np.ndarray]:
@@ -130,6 +181,11 @@ def _packed_registers(memory: list[str], meas_info: list) -> list[np.ndarray]:
         values = memory.values
     else:
         values = hex_to_uint64(memory)
+    return _pack_values(values, meas_info)
+
+
+def _pack_values(values: np.ndarray, meas_info: list) -> list[np.ndarray]:
+    """Each register's bits of one uint64 per shot, packed big-endian."""
     out = []
     for item in meas_info:
         bits = values >> np.uint64(item.start) if item.start else values

@@ -1,0 +1,218 @@
+"""Shots drawn from the final state: same bits and distributions as the simulator's shots.
+
+Each test checks both where the shots came from (job metrics ``shots_from``) and what
+they are, against qiskit's StatevectorSampler or exact probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit.circuit import Parameter
+from qiskit.primitives import StatevectorSampler
+from qiskit.quantum_info import SparsePauliOp, Statevector
+
+from qrt_jupyter import EstimatorV2, SamplerV2
+from qrt_jupyter.runtime.primitives.final_state import (
+    MAX_MEASURED_QUBITS,
+    draw_counts,
+    draw_memory,
+    plan_for,
+)
+
+
+def _scrambled_deterministic() -> QuantumCircuit:
+    """X on some qubits, measured into permuted clbits of two registers, one qubit twice."""
+    qc = QuantumCircuit(QuantumRegister(4), ClassicalRegister(3, "a"), ClassicalRegister(3, "b"))
+    qc.x([0, 2, 3])
+    qc.barrier()
+    qc.measure(0, 4)  # b[1]
+    qc.measure(1, 0)  # a[0]
+    qc.measure(2, 2)  # a[2]
+    qc.measure(3, 5)  # b[2]
+    qc.measure(0, 1)  # a[1]: qubit 0 again
+    return qc
+
+
+def test_plan_strips_measurements_and_maps_outcome_bits_to_clbits():
+    plan = plan_for(_scrambled_deterministic())
+    assert plan is not None
+    names = [inst.operation.name for inst in plan.probe.data]
+    assert "measure" not in names and names[-1] == "save_probabilities"
+    assert plan.qubits == (0, 1, 2, 3)
+    assert sorted(plan.writes) == [(0, 1), (0, 4), (1, 0), (2, 2), (3, 5)]
+    assert not plan.direct
+    memory = draw_memory(plan, np.eye(16)[0b1101], 5, np.random.default_rng(0))
+    # qubits 0, 2, 3 are 1: clbits 1, 4 (qubit 0), 2 (qubit 2), 5 (qubit 3)
+    assert memory.tolist() == [0b110110] * 5
+
+
+def test_deterministic_bits_equal_statevector_sampler(service):
+    qc = _scrambled_deterministic()
+    job = SamplerV2(mode=service.backend("aer_simulator")).run([qc], shots=50)
+    data = job.result()[0].data
+    reference = StatevectorSampler().run([qc], shots=50).result()[0].data
+    assert data.a.get_counts() == reference.a.get_counts() == {"110": 50}
+    assert data.b.get_counts() == reference.b.get_counts() == {"110": 50}
+    assert job.metrics()["shots_from"] == ["final_state"]
+
+
+@pytest.mark.parametrize("backend_name", ["aer_simulator", "aer_simulator_statevector",
+                                          "aer_simulator_matrix_product_state",
+                                          "aer_simulator_density_matrix"])
+def test_frequencies_follow_the_final_state(service, backend_name):
+    qc = QuantumCircuit(3)
+    qc.ry(0.7, 0)
+    qc.cx(0, 1)
+    qc.ry(1.9, 2)
+    qc.cz(1, 2)
+    qc.h(1)
+    exact = Statevector(qc).probabilities_dict()
+    qc.measure_all()
+    shots = 40_000
+    sampler = SamplerV2(mode=service.backend(backend_name),
+                        options={"simulator": {"seed_simulator": 7}})
+    job = sampler.run([qc], shots=shots)
+    counts = job.result()[0].data.meas.get_counts()
+    assert job.metrics()["shots_from"] == ["final_state"]
+    assert sum(counts.values()) == shots
+    for key, p in exact.items():
+        # five standard errors of a binomial frequency
+        assert abs(counts.get(key, 0) / shots - p) <= 5 * np.sqrt(p * (1 - p) / shots) + 1e-9
+    assert set(counts) <= {k for k, p in exact.items() if p > 1e-12}
+
+
+def test_parameter_rows_sample_their_own_states(service):
+    theta = Parameter("θ")
+    qc = QuantumCircuit(2)
+    qc.ry(theta, 0)
+    qc.cx(0, 1)
+    qc.measure_all()
+    job = SamplerV2(mode=service.backend("aer_simulator")).run(
+        [(qc, [[0.0], [np.pi], [np.pi / 2]])], shots=2000)
+    meas = job.result()[0].data.meas
+    assert meas.shape == (3,)
+    assert meas[0].get_counts() == {"00": 2000}
+    assert meas[1].get_counts() == {"11": 2000}
+    half = meas[2].get_counts()
+    assert set(half) == {"00", "11"} and abs(half["00"] - 1000) < 5 * np.sqrt(500)
+    assert job.metrics()["shots_from"] == ["final_state"]
+
+
+def test_seeded_runs_reproduce_bit_for_bit_and_seeds_differ(service):
+    qc = QuantumCircuit(3)
+    qc.h([0, 1, 2])
+    qc.measure_all()
+    backend = service.backend("aer_simulator")
+
+    def bitstrings(seed):
+        sampler = SamplerV2(mode=backend, options={"simulator": {"seed_simulator": seed}})
+        return sampler.run([qc], shots=300).result()[0].data.meas.get_bitstrings()
+
+    assert bitstrings(5) == bitstrings(5)
+    assert bitstrings(5) != bitstrings(6)
+    unseeded = SamplerV2(mode=backend)
+    first = unseeded.run([qc], shots=300).result()[0].data.meas.get_bitstrings()
+    second = unseeded.run([qc], shots=300).result()[0].data.meas.get_bitstrings()
+    assert first != second
+
+
+def _mid_circuit() -> QuantumCircuit:
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    qc.cx(0, 1)  # acts on a measured qubit: the measurement is not terminal
+    qc.measure(1, 1)
+    return qc
+
+
+def _with_reset() -> QuantumCircuit:
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.reset(0)
+    qc.x(1)
+    qc.measure([0, 1], [0, 1])
+    return qc
+
+
+def _overwritten_clbit() -> QuantumCircuit:
+    qc = QuantumCircuit(2, 1)
+    qc.x(1)
+    qc.measure(0, 0)
+    qc.measure(1, 0)  # the last write wins
+    return qc
+
+
+def _too_wide() -> QuantumCircuit:
+    qc = QuantumCircuit(MAX_MEASURED_QUBITS + 1)
+    qc.x(0)
+    qc.measure_all()
+    return qc
+
+
+@pytest.mark.parametrize("make, expected", [
+    (_mid_circuit, {"00": None, "11": None}),
+    (_with_reset, {"10": 1.0}),
+    (_overwritten_clbit, {"1": 1.0}),
+    (_too_wide, {"0" * MAX_MEASURED_QUBITS + "1": 1.0}),
+])
+def test_circuits_that_need_per_shot_simulation_use_the_simulator(service, make, expected):
+    qc = make()
+    assert plan_for(qc) is None
+    job = SamplerV2(mode=service.backend("aer_simulator")).run([qc], shots=400)
+    data = job.result()[0].data
+    counts = next(iter(data.values())).get_counts()
+    assert job.metrics()["shots_from"] == ["simulator"]
+    assert set(counts) == set(expected)
+    for key, share in expected.items():
+        if share is not None:
+            assert counts[key] == 400 * share
+
+
+def test_noisy_backend_and_noise_option_use_the_simulator(service):
+    from qiskit_aer.noise import NoiseModel, ReadoutError
+
+    qc = QuantumCircuit(1)
+    qc.measure_all()
+    job = SamplerV2(mode=service.backend("aer_noisy_generic_5q")).run([qc], shots=100)
+    job.result()
+    assert job.metrics()["shots_from"] == ["simulator"]
+
+    noise = NoiseModel()
+    noise.add_all_qubit_readout_error(ReadoutError([[0.5, 0.5], [0.5, 0.5]]))
+    sampler = SamplerV2(mode=service.backend("aer_simulator"),
+                        options={"simulator": {"noise_model": noise, "seed_simulator": 1}})
+    job = sampler.run([qc], shots=2000)
+    counts = job.result()[0].data.meas.get_counts()
+    assert job.metrics()["shots_from"] == ["simulator"]
+    assert counts.get("1", 0) > 800  # the readout error is applied, not skipped
+
+
+def test_draw_counts_is_a_multinomial_sample_of_the_distribution():
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.measure_all()
+    plan = plan_for(qc)
+    distribution = np.array([0.25, 0.75, 0.0, 0.0])
+    words, counts = draw_counts(plan, distribution, 10_000, np.random.default_rng(3))
+    assert words.tolist() == [0, 1] and counts.sum() == 10_000
+    assert abs(counts[1] / 10_000 - 0.75) < 5 * np.sqrt(0.75 * 0.25 / 10_000)
+
+
+def test_sampled_estimator_draws_from_the_final_state_within_its_errors(service):
+    qc = QuantumCircuit(3)
+    qc.ry(0.4, 0)
+    qc.cx(0, 1)
+    qc.rx(1.1, 2)
+    obs = SparsePauliOp.from_list([("ZZI", 0.7), ("IXX", -0.4), ("YIY", 0.3), ("III", 0.2)])
+    exact = float(np.real(Statevector(qc).expectation_value(obs)))
+    estimator = EstimatorV2(mode=service.backend("aer_simulator"),
+                            options={"simulator": {"seed_simulator": 2}})
+    result = estimator.run([(qc, obs)], precision=0.01).result()[0]
+    assert result.metadata["shots_from"] == "final_state"
+    assert result.metadata["shots"] == 10_000
+    assert 0 < float(result.data.stds) < 0.02
+    assert abs(float(result.data.evs) - exact) < 5 * float(result.data.stds)
+    again = estimator.run([(qc, obs)], precision=0.01).result()[0]
+    assert float(again.data.evs) == float(result.data.evs)  # seeded: reproduces
