@@ -216,3 +216,22 @@ def test_sampled_estimator_draws_from_the_final_state_within_its_errors(service)
     assert abs(float(result.data.evs) - exact) < 5 * float(result.data.stds)
     again = estimator.run([(qc, obs)], precision=0.01).result()[0]
     assert float(again.data.evs) == float(result.data.evs)  # seeded: reproduces
+
+
+def test_a_forked_child_draws_other_unseeded_shots_than_its_parent():
+    import os
+
+    from qrt_jupyter.runtime.primitives import final_state
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        os.write(write, final_state.rng_for({}).random(4).tobytes())
+        os._exit(0)
+    os.close(write)
+    child = np.frombuffer(os.read(read, 64), dtype=float)
+    os.waitpid(pid, 0)
+    os.close(read)
+    parent = final_state.rng_for({}).random(4)
+    assert child.shape == (4,) and not np.array_equal(child, parent)

@@ -17,6 +17,7 @@ outgrow the shots) or clbits beyond 64.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,9 +107,23 @@ def probabilities(result: Any, index: int) -> np.ndarray:
     return np.asarray(result.results[index].data.to_dict()[LABEL], dtype=float)
 
 
+#: The generator of unseeded jobs (numpy's generators lock around each draw); a forked
+#: child gets a fresh one, so that parent and child never draw the same shots.
+_UNSEEDED = np.random.default_rng()
+
+
+def _reseed_after_fork() -> None:
+    global _UNSEEDED
+    _UNSEEDED = np.random.default_rng()
+
+
+os.register_at_fork(after_in_child=_reseed_after_fork)
+
+
 def rng_for(run_options: dict[str, Any]) -> np.random.Generator:
     """The job's generator: seeded by ``seed_simulator`` so that seeded runs reproduce."""
-    return np.random.default_rng(run_options.get("seed_simulator"))
+    seed = run_options.get("seed_simulator")
+    return _UNSEEDED if seed is None else np.random.default_rng(seed)
 
 
 def draw_outcomes(distribution: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:

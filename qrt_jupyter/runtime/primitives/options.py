@@ -140,25 +140,25 @@ class OptionsNode:
         """Plain dict of the options; ``only_set`` drops what equals its default."""
         out: dict[str, Any] = {}
         defaults = type(self)()
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, OptionsNode):
                 sub = value.to_dict(only_set=only_set)
                 if sub or not only_set:
-                    out[f.name] = sub
-            elif not only_set or value != getattr(defaults, f.name):
-                out[f.name] = value
+                    out[name] = sub
+            elif not only_set or value != getattr(defaults, name):
+                out[name] = value
         return out
 
     def flat(self, prefix: str = "") -> dict[str, Any]:
         """Dotted name -> value, used to list what a job applied and what it did not."""
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, OptionsNode):
-                out.update(value.flat(prefix + f.name + "."))
+                out.update(value.flat(prefix + name + "."))
             else:
-                out[prefix + f.name] = value
+                out[prefix + name] = value
         return out
 
     def names(self) -> list[str]:
@@ -169,13 +169,13 @@ class OptionsNode:
         # The values were checked when they were set, so copy without checking them again
         # (run() copies the options on every call): nested options and lists are copied.
         clone = object.__new__(type(self))
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, OptionsNode):
                 value = value.copy()
             elif isinstance(value, list):
                 value = list(value)
-            object.__setattr__(clone, f.name, value)
+            object.__setattr__(clone, name, value)
         return clone
 
     def _repr_html_(self) -> str:
@@ -188,6 +188,15 @@ class OptionsNode:
 
 
 _HINTS_CACHE: dict[type, dict[str, Any]] = {}
+_FIELDS_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """``dataclasses.fields`` names, kept per class: every run() copies and lists options."""
+    names = _FIELDS_CACHE.get(cls)
+    if names is None:
+        names = _FIELDS_CACHE[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _hints(cls: type) -> dict[str, Any]:
