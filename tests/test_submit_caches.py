@@ -98,3 +98,23 @@ def test_known_observables_still_catch_bad_pubs(service):
     evs = estimator.run([(ansatz, [[op], [op]], np.zeros((2, 3, ansatz.num_parameters)))]
                         ).result()[0].data.evs
     assert evs.shape == (2, 3)
+
+
+def test_circuit_changed_after_a_run_does_not_change_its_structure_entry(service):
+    from qrt_jupyter import SamplerV2
+
+    def prepare():
+        qc = QuantumCircuit(1, 2)
+        qc.measure(0, 0)
+        qc.x(0)
+        qc.measure(0, 1)  # mid-circuit measurement: the simulator runs the ISA circuit
+        return qc
+
+    sampler = SamplerV2(mode=service.backend("aer_simulator"))
+    qc = prepare()
+    assert sampler.run([qc], shots=10).result()[0].data.c.get_counts() == {"10": 10}
+    qc.x(0)
+    qc.measure(0, 1)
+    assert sampler.run([qc], shots=10).result()[0].data.c.get_counts() == {"00": 10}
+    # a new circuit of the first structure runs as that structure, not as the changed one
+    assert sampler.run([prepare()], shots=10).result()[0].data.c.get_counts() == {"10": 10}

@@ -124,7 +124,9 @@ class TranspileCache:
 
     def _build(self, circuit: QuantumCircuit) -> CacheEntry:
         if is_isa(circuit, self.backend):
-            return CacheEntry(circuit, None, False, list(range(circuit.num_parameters)))
+            # a copy: the entry serves every later circuit of this structure, so it must
+            # not follow the user's circuit if that is changed in place afterwards
+            return CacheEntry(circuit.copy(), None, False, list(range(circuit.num_parameters)))
         if self._pass_manager is None:
             self._pass_manager = generate_preset_pass_manager(
                 optimization_level=self.optimization_level, backend=self.backend,
