@@ -54,9 +54,15 @@ class FinalStatePlan:
     direct: bool
 
 
+#: Set to False to take the simulator's own shots always (benchmarks compare both paths).
+ENABLED = True
+
+
 def backend_allows(backend: BackendV2, run_options: dict[str, Any]) -> bool:
     """Whether the backend's shots may be drawn from the final state."""
-    if not is_aer(backend) or is_noisy(backend) or run_options.get("noise_model") is not None:
+    if not ENABLED or not is_aer(backend) or is_noisy(backend):
+        return False
+    if run_options.get("noise_model") is not None:
         return False
     options = backend.options
     return (str(options.method) in _METHODS
