@@ -235,3 +235,19 @@ def test_a_forked_child_draws_other_unseeded_shots_than_its_parent():
     os.close(read)
     parent = final_state.rng_for({}).random(4)
     assert child.shape == (4,) and not np.array_equal(child, parent)
+
+
+@pytest.mark.parametrize("backend_name", ["aer_simulator_stabilizer",
+                                          "aer_simulator_matrix_product_state"])
+def test_wide_circuit_with_few_measured_qubits_samples_their_distribution(service,
+                                                                        backend_name):
+    qc = QuantumCircuit(40, 4)
+    qc.h(0)
+    for q in range(39):
+        qc.cx(q, q + 1)
+    qc.measure([0, 10, 20, 39], [0, 1, 2, 3])
+    job = SamplerV2(mode=service.backend(backend_name),
+                    options={"simulator": {"seed_simulator": 4}}).run([qc], shots=1000)
+    counts = job.result()[0].data.c.get_counts()
+    assert job.metrics()["shots_from"] == ["final_state"]
+    assert set(counts) == {"0000", "1111"} and abs(counts["0000"] - 500) < 5 * np.sqrt(250)

@@ -48,7 +48,7 @@ def test_session_jobs_run_ahead_of_job_mode_work_queued_earlier(two_workers):
     backend = service.backend("aer_simulator")
     # Occupy both workers; the first frees well before the second. Many short PUBs, because
     # Aer holds the GIL while it simulates: this thread can submit between PUBs.
-    blockers = [slow_sampler_job(backend, shots=100, pubs=n) for n in (6, 20)]
+    blockers = [slow_sampler_job(backend, shots=100, pubs=n) for n in (10, 30)]
     wait_until(lambda: all(b.status() == "RUNNING" for b in blockers))
     queued = [slow_sampler_job(backend, shots=30) for _ in range(2)]
     session = Session(backend, service=service)
