@@ -251,3 +251,24 @@ def test_wide_circuit_with_few_measured_qubits_samples_their_distribution(servic
     counts = job.result()[0].data.c.get_counts()
     assert job.metrics()["shots_from"] == ["final_state"]
     assert set(counts) == {"0000", "1111"} and abs(counts["0000"] - 500) < 5 * np.sqrt(250)
+
+
+def test_probe_calls_keep_their_probabilities_within_the_budget(service, monkeypatch):
+    from qrt_jupyter.runtime.primitives import final_state
+
+    sixteen = QuantumCircuit(16)
+    sixteen.measure_all()
+    assert final_state.rows_per_call([plan_for(sixteen)], 1024) == 64  # 64 x 2**16 = 2**22
+
+    monkeypatch.setattr(final_state, "MAX_PROBABILITIES_PER_CALL", 8)  # 2 rows of 4 outcomes
+    theta = Parameter("θ")
+    qc = QuantumCircuit(2)
+    qc.ry(theta, 0)
+    qc.ry(theta, 1)
+    qc.measure_all()
+    angles = [[0.0], [np.pi], [np.pi], [0.0], [np.pi]]
+    job = SamplerV2(mode=service.backend("aer_simulator")).run([(qc, angles)], shots=20)
+    meas = job.result()[0].data.meas
+    assert job.metrics()["shots_from"] == ["final_state"]
+    assert [meas[r].get_counts() for r in range(5)] == [
+        {"00": 20}, {"11": 20}, {"11": 20}, {"00": 20}, {"11": 20}]

@@ -23,7 +23,7 @@ from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
 from ..backends import is_aer
 from ..transpile import CacheEntry, TranspileCache
 from .binding import ROWS_PER_CALL, binds_for, chunks, value_rows
-from .final_state import FinalStatePlan, draw_counts, plan_for, probabilities
+from .final_state import FinalStatePlan, draw_counts, plan_for, probabilities, rows_per_call
 
 #: _unique_observables per ObservablesArray object (validation shares one per operator)
 _UNIQUE: dict[int, tuple[Any, tuple]] = {}
@@ -249,10 +249,12 @@ def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, sh
     if final_state:
         circuits = [p.probe for p in plan.final_state]
         options = dict(run_options, shots=1)
+        per_call = rows_per_call(plan.final_state, ROWS_PER_CALL)
     else:
         circuits = [g[0] for g in plan.groups]
         options = dict(run_options, shots=shots)
-    for part in chunks(num_rows):
+        per_call = ROWS_PER_CALL
+    for part in chunks(num_rows, per_call):
         if not circuits:
             break
         binds = [binds_for(c, pub.circuit, rows[part]) for c in circuits]

@@ -30,6 +30,8 @@ from ..backends import is_aer, is_noisy
 
 #: The largest number of measured qubits whose distribution (2**m floats) is sent back.
 MAX_MEASURED_QUBITS = 16
+#: Probabilities one probe call may return (rows x outcomes): 32 MB of float64.
+MAX_PROBABILITIES_PER_CALL = 1 << 22
 #: The label of the saved probabilities in the probe circuit's result.
 LABEL = "qrt_final_probabilities"
 #: Simulator methods that can save probabilities.
@@ -106,6 +108,12 @@ def plan_for(circuit: QuantumCircuit) -> FinalStatePlan | None:
     writes = tuple((k, clbit) for k, q in enumerate(qubits) for clbit in measured[q])
     direct = all(k == clbit for k, clbit in writes) and len(writes) == len(qubits)
     return FinalStatePlan(probe, qubits, writes, direct)
+
+
+def rows_per_call(plans: list[FinalStatePlan], limit: int) -> int:
+    """Parameter rows per probe call, so that one result stays within the budget."""
+    outcomes = sum(1 << len(plan.qubits) for plan in plans)
+    return max(1, min(limit, MAX_PROBABILITIES_PER_CALL // max(1, outcomes)))
 
 
 def probabilities(result: Any, index: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from ..backends import is_noisy
 from ..executors.memory import HexMemory, hex_to_uint64
 from ..jobs import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
-from .binding import binds_for, chunks, value_rows
+from .binding import ROWS_PER_CALL, binds_for, chunks, value_rows
 from .final_state import (
     FinalStatePlan,
     backend_allows,
@@ -26,6 +26,7 @@ from .final_state import (
     plan_for,
     probabilities,
     rng_for,
+    rows_per_call,
 )
 from .options import SamplerOptions, Unset
 from .validation import coerce_sampler_pubs
@@ -138,7 +139,7 @@ def _sample_final_state(ctx: JobContext, plan: FinalStatePlan, pub: Any, rows: n
                         arrays: dict[str, np.ndarray]) -> None:
     """One probe run per chunk of rows; the shots are drawn here."""
     options = dict(runopts, shots=1)
-    for part in chunks(rows.shape[0]):
+    for part in chunks(rows.shape[0], rows_per_call([plan], ROWS_PER_CALL)):
         binds = binds_for(plan.probe, pub.circuit, rows[part])
         result = ctx.run_circuits([plan.probe], [binds] if binds else None, options)
         for r in range(part.stop - part.start):
