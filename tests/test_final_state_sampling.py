@@ -272,3 +272,23 @@ def test_probe_calls_keep_their_probabilities_within_the_budget(service, monkeyp
     assert job.metrics()["shots_from"] == ["final_state"]
     assert [meas[r].get_counts() for r in range(5)] == [
         {"00": 20}, {"11": 20}, {"11": 20}, {"00": 20}, {"11": 20}]
+
+
+@pytest.mark.parametrize("num_clbits", [0, 2, 70])
+@pytest.mark.parametrize("final_state_enabled", [True, False])
+def test_sampled_estimator_reads_its_own_register_after_the_circuits_clbits(
+        service, monkeypatch, num_clbits, final_state_enabled):
+    from qrt_jupyter.runtime.primitives import final_state
+
+    monkeypatch.setattr(final_state, "ENABLED", final_state_enabled)
+    qc = QuantumCircuit(2, num_clbits)  # classical bits the estimator never writes
+    qc.x(0)
+    qc.h(1)
+    obs = SparsePauliOp.from_list([("IZ", 1.0), ("ZI", 1.0), ("XI", 0.5), ("ZZ", 2.0)])
+    estimator = EstimatorV2(mode=service.backend("aer_simulator"),
+                            options={"simulator": {"seed_simulator": 9}})
+    pub = estimator.run([(qc, obs)], precision=0.02).result()[0]
+    # qubit 0 is |1> (IZ = -1), qubit 1 is |+> (XI = +1; ZI and ZZ average to 0)
+    assert abs(float(pub.data.evs) - (-1.0 + 0.5)) < 5 * float(pub.data.stds) + 1e-9
+    expected_path = "final_state" if final_state_enabled and num_clbits + 2 <= 64 else "simulator"
+    assert pub.metadata["shots_from"] == expected_path

@@ -191,6 +191,9 @@ class _GroupPlan:
                 if label in position:
                     self.coeffs[k, position[label]] += coeff
         self.groups: list[tuple[QuantumCircuit, list[int], np.ndarray]] = []
+        #: the measurement register follows the circuit's own clbits: outcome words are
+        #: shifted down by this many bits before the masks apply
+        self.offset = pub.circuit.num_clbits
         #: per group, how to draw its shots from the final state (None: simulator shots)
         self.final_state: list[FinalStatePlan | None] = []
         if not labels:
@@ -266,10 +269,11 @@ def sampled_pub(ctx: Any, entry: CacheEntry, cache: TranspileCache, pub: Any, sh
                 if final_state:
                     outcomes, weights = draw_counts(
                         plan.final_state[g], probabilities(result, g * size + r), shots, rng)
+                    outcomes = outcomes >> np.uint64(plan.offset)
                 else:
                     counts = result.results[g * size + r].data.counts
-                    outcomes = np.fromiter((int(k, 16) for k in counts), dtype=np.uint64,
-                                           count=len(counts))
+                    outcomes = np.fromiter((int(k, 16) >> plan.offset for k in counts),
+                                           dtype=np.uint64, count=len(counts))
                     weights = np.fromiter(counts.values(), dtype=float, count=len(counts))
                 parity = np.bitwise_count(outcomes[None, :] & masks[:, None]) & 1
                 signs = 1.0 - 2.0 * parity
