@@ -16,7 +16,7 @@ from conftest import bell, measured_bell, param_circuit, wait_until
 
 from qrt_jupyter import EstimatorV2, LocalRuntimeService, SamplerV2, Session
 from qrt_jupyter.errors import InvalidInputError, JobNotFoundError, StoreError
-from qrt_jupyter.runtime.store import APPLICATION_ID, SCHEMA_VERSION
+from qrt_jupyter.runtime.store import APPLICATION_ID, SCHEMA_VERSION, Store
 
 TESTS = Path(__file__).parent
 
@@ -276,3 +276,31 @@ def test_deleting_an_unfinished_job_is_refused(service):
     job.wait_for_final_state(20)
     service.delete_job(job.job_id())
     assert service.store.count_jobs() == 0
+
+
+def test_one_watcher_serves_every_service_and_lets_unused_ones_go(tmp_path):
+    import gc
+    import threading
+    import weakref
+
+    from conftest import slow_circuit
+
+    def cancelled_from_the_store(name: str) -> weakref.ref:
+        """Run a job on a new service, cancel it as the sidebar does; the service's ref."""
+        service = LocalRuntimeService(tmp_path / name / "store.sqlite")
+        job = SamplerV2(mode=service.backend("aer_simulator")).run([slow_circuit()] * 300,
+                                                                   shots=200)
+        wait_until(lambda: job.status() in ("RUNNING", "DONE"))
+        Store(service.store.path).request_cancel(job.job_id())  # another party's request
+        job.wait_for_final_state(60)
+        assert job.status() == "CANCELLED"
+        return weakref.ref(service)
+
+    kept = cancelled_from_the_store("a")()  # this one stays referenced
+    gone = cancelled_from_the_store("b")
+    watchers = [t for t in threading.enumerate() if t.name == "qrt-watcher"]
+    assert len(watchers) == 1
+    # nothing of the runtime (watcher, scheduler workers, live writer) keeps a service that
+    # its user has dropped
+    wait_until(lambda: (gc.collect(), gone() is None)[1], timeout=5)
+    assert kept is not None and watchers[0].is_alive()

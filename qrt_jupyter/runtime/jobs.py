@@ -163,6 +163,7 @@ class _LiveWriter:
                 job._go_live()
             except Exception as exc:  # noqa: BLE001 - the job's final write still follows
                 log.warning("could not record job %s as running: %r", job.job_id(), exc)
+            job = None  # waiting for the next, keep no finished job (nor its service) alive
 
 
 _live_writer = _LiveWriter()

@@ -98,6 +98,8 @@ class Scheduler:
                     if task.sequential:
                         self._busy_lanes.discard(task.lane)  # type: ignore[arg-type]
                     self._cv.notify_all()
+                # an idle worker keeps no finished job (nor its service) alive
+                task = None
 
 
 _schedulers: dict[int, Scheduler] = {}

@@ -1,9 +1,9 @@
 """LocalRuntimeService: the entry point, as QiskitRuntimeService is for the cloud.
 
 It owns the store, the backend catalogue and the connection to the scheduler,
-creates and records jobs, and finds them again. A small watcher thread enforces
-session lifetimes and acts on cancel requests that other processes (the
-JupyterLab sidebar) write into the store.
+creates and records jobs, and finds them again. One watcher thread per process
+enforces session lifetimes and acts on cancel requests that other processes (the
+JupyterLab sidebar) write into the store, for every service that has work.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from .store import Store, default_home
 from .transpile import TranspileCache
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: backend object -> the service that handed it out
+#: backend object -> weak reference to the service that handed it out (a strong value
+#: would keep the service, which holds the backend, alive for ever)
 _BACKEND_SERVICE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: jobs this process runs, so that service.job(id) returns the live object
 _LIVE_JOBS: weakref.WeakValueDictionary[str, RuntimeJob] = weakref.WeakValueDictionary()
@@ -63,7 +64,7 @@ class LocalRuntimeService:
         self._caches: dict[int, TranspileCache] = {}
         self._lock = threading.RLock()
         self._modes: weakref.WeakSet = weakref.WeakSet()
-        self._watcher: threading.Thread | None = None
+        self._last_seq = -1
         self._programs: dict[str, Any] = {}
         self.store.reap_orphans()
 
@@ -106,7 +107,7 @@ class LocalRuntimeService:
                     raise BackendNotFoundError(_unknown_backend(name, self._backends))
                 backend = build_backend(name)
                 self._backends[name] = backend
-                _BACKEND_SERVICE[backend] = self
+                _BACKEND_SERVICE[backend] = weakref.ref(self)
             return backend
 
     def add_backend(self, backend: BackendV2) -> BackendV2:
@@ -118,7 +119,7 @@ class LocalRuntimeService:
                     "give yours another name."
                 )
             self._backends[backend.name] = backend
-            _BACKEND_SERVICE[backend] = self
+            _BACKEND_SERVICE[backend] = weakref.ref(self)
         return backend
 
     def _cache_for(self, backend: BackendV2) -> TranspileCache:
@@ -334,35 +335,51 @@ class LocalRuntimeService:
         self._ensure_watcher()
 
     def _ensure_watcher(self) -> None:
-        with self._lock:
-            if self._watcher is None or not self._watcher.is_alive():
-                self._watcher = threading.Thread(
-                    target=self._watch, name="qrt-watcher", daemon=True
-                )
-                self._watcher.start()
+        _WATCHED.add(self)
+        global _watcher
+        with _WATCHER_LOCK:
+            if _watcher is None or not _watcher.is_alive():
+                _watcher = threading.Thread(target=_watch, name="qrt-watcher", daemon=True)
+                _watcher.start()
 
-    def _watch(self) -> None:
+    def _watch_once(self) -> None:
         """Enforce session lifetimes and honour cancel requests from the store."""
-        last_seq = -1
-        while True:
-            time.sleep(WATCH_INTERVAL)
-            for mode in list(self._modes):
-                mode._tick()
+        for mode in list(self._modes):
+            mode._tick()
+        try:
+            seq = self.store.change_seq()
+            if seq == self._last_seq:
+                return
+            self._last_seq = seq
+            for job_id in self.store.cancel_requests(self.store.owner):
+                job = _LIVE_JOBS.get(job_id)
+                if job is not None:
+                    job._cancel_with("Cancelled from another process.")
+            modes = {m.session_id: m for m in list(self._modes)}
+            for session_id, how in self.store.session_requests(self.store.owner):
+                mode = modes.get(session_id)
+                if mode is not None:
+                    mode.cancel() if how == 2 else mode.close()
+        except Exception:  # noqa: BLE001 - a locked or closed store: try next tick
+            pass
+
+
+#: services that have had work in this process; the watcher visits each per tick
+_WATCHED: weakref.WeakSet[LocalRuntimeService] = weakref.WeakSet()
+_WATCHER_LOCK = threading.Lock()
+_watcher: threading.Thread | None = None
+
+
+def _watch() -> None:
+    """The process's watcher: one thread, however many services there are."""
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        for service in list(_WATCHED):
             try:
-                seq = self.store.change_seq()
-                if seq != last_seq:
-                    last_seq = seq
-                    for job_id in self.store.cancel_requests(self.store.owner):
-                        job = _LIVE_JOBS.get(job_id)
-                        if job is not None:
-                            job._cancel_with("Cancelled from another process.")
-                    modes = {m.session_id: m for m in list(self._modes)}
-                    for session_id, how in self.store.session_requests(self.store.owner):
-                        mode = modes.get(session_id)
-                        if mode is not None:
-                            mode.cancel() if how == 2 else mode.close()
-            except Exception:  # noqa: BLE001 - a locked or closed store: try next tick
+                service._watch_once()
+            except Exception:  # noqa: BLE001 - one service's trouble must not stop the rest
                 pass
+        service = None  # hold no service between ticks, so that unused ones can go
 
 
 def _summarise(value: Any, to_json: Callable[[Any], Any]) -> Any:
@@ -390,7 +407,8 @@ def _unknown_backend(name: str, extra: dict) -> str:
 
 
 def service_of(backend: BackendV2) -> LocalRuntimeService | None:
-    return _BACKEND_SERVICE.get(backend)
+    ref = _BACKEND_SERVICE.get(backend)
+    return ref() if ref is not None else None
 
 
 def resolve_backend(backend: BackendV2 | str | None,
