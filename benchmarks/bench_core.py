@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ _TMP_HOME = tempfile.mkdtemp(prefix="qrt-bench-")
 os.environ["QRT_HOME"] = _TMP_HOME
 
 import numpy as np  # noqa: E402
-from common import loadavg, median, print_targets, save, table, verdict  # noqa: E402
+from common import finish, loadavg, median, print_targets, save, table, verdict  # noqa: E402
 from common import machine as common_machine  # noqa: E402
 from qiskit import QuantumCircuit  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
@@ -571,10 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         summary.append((f"(c) {name}", t["pass"], value))
     print_targets(report, summary)
 
-    save(report, args.output)
-    print(f"results written to {args.output}")
-    shutil.rmtree(_TMP_HOME, ignore_errors=True)
-    return 0
+    return finish(report, args.output, _TMP_HOME)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ os.environ["QRT_HOME"] = _TMP_HOME
 
 import numpy as np  # noqa: E402
 import plotly  # noqa: E402
-from common import loadavg, median, print_targets, save, table, verdict  # noqa: E402
+from common import finish, loadavg, median, print_targets, save, table, verdict  # noqa: E402
 from common import machine as common_machine  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from scipy.sparse.linalg import eigsh  # noqa: E402
@@ -230,10 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                  " (supplementary)"),
                         r["target"]["pass"], f"{r['extra']['live plot'] * 100:+.1f}%"))
     print_targets(report, summary)
-    save(report, args.output)
-    print(f"results written to {args.output}")
-    shutil.rmtree(_TMP_HOME, ignore_errors=True)
-    return 0
+    return finish(report, args.output, _TMP_HOME)
 
 
 if __name__ == "__main__":

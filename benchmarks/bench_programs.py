@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ _TMP_HOME = tempfile.mkdtemp(prefix="qrt-bench-programs-")
 os.environ["QRT_HOME"] = _TMP_HOME
 
 import numpy as np  # noqa: E402
-from common import loadavg, median, print_targets, save, table, verdict  # noqa: E402
+from common import finish, loadavg, median, print_targets, save, table, verdict  # noqa: E402
 from common import machine as common_machine  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from qiskit_aer.primitives import EstimatorV2 as AerEstimatorV2  # noqa: E402
@@ -485,10 +484,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{TARGET_PUBLISH:.0%} of a loop of 12-qubit evaluations", t["pass"],
                         f"worst {t['worst_fraction'] * 100:.2f}%"))
     print_targets(report, summary)
-    save(report, args.output)
-    print(f"results written to {args.output}")
-    shutil.rmtree(_TMP_HOME, ignore_errors=True)
-    return 0
+    return finish(report, args.output, _TMP_HOME)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ _TMP_HOME = tempfile.mkdtemp(prefix="qrt-bench-sampling-")
 os.environ["QRT_HOME"] = _TMP_HOME
 
 import numpy as np  # noqa: E402
-from common import loadavg, machine, median, save, table  # noqa: E402
+from common import finish, loadavg, machine, median, print_elapsed, save, table  # noqa: E402
 from qiskit import QuantumCircuit  # noqa: E402
 from qiskit.circuit.library import efficient_su2  # noqa: E402
 from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
@@ -214,12 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         [str(r["qubits"]), f"{r['median_ms'][FINAL]:.2f}", f"{r['median_ms'][SHOTS]:.2f}",
          f"{r['speedup']:.1f}x"]
         for r in report["estimator"]]))
-    print(f"\nelapsed {report['elapsed_s']:.0f} s; load average at end "
-          f"{report['machine']['loadavg_end']}")
-    save(report, args.output)
-    print(f"results written to {args.output}")
-    shutil.rmtree(_TMP_HOME, ignore_errors=True)
-    return 0
+    print_elapsed(report)
+    return finish(report, args.output, _TMP_HOME)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 from pathlib import Path
@@ -81,5 +82,17 @@ def print_targets(report: dict, summary: list[tuple[str, bool | None, str]]) -> 
     print("\nTargets")
     for s, p, v in summary:
         print(f"  {verdict(p):4}  {s}: {v}")
+    print_elapsed(report)
+
+
+def print_elapsed(report: dict) -> None:
     print(f"\nelapsed {report['elapsed_s']:.0f} s; load average at end "
           f"{report['machine']['loadavg_end']}")
+
+
+def finish(report: dict, path: Path, tmp_home: str) -> int:
+    """Write the results, say where they are, and remove the run's throw-away store."""
+    save(report, path)
+    print(f"results written to {path}")
+    shutil.rmtree(tmp_home, ignore_errors=True)
+    return 0
