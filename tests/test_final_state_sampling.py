@@ -292,3 +292,15 @@ def test_sampled_estimator_reads_its_own_register_after_the_circuits_clbits(
     assert abs(float(pub.data.evs) - (-1.0 + 0.5)) < 5 * float(pub.data.stds) + 1e-9
     expected_path = "final_state" if final_state_enabled and num_clbits + 2 <= 64 else "simulator"
     assert pub.metadata["shots_from"] == expected_path
+
+
+def test_draws_clip_entries_below_zero_and_renormalise():
+    from qrt_jupyter.runtime.primitives.final_state import draw_outcomes
+
+    # approximate methods can return tiny negative entries; exaggerated here so that an
+    # unclipped (unsorted) cumulative sum would visibly skew the draws
+    distribution = np.array([0.5, -0.2, 0.0, 0.7])
+    outcomes = draw_outcomes(distribution, 20_000, np.random.default_rng(1))
+    assert set(outcomes.tolist()) == {0, 3}
+    share = 0.5 / 1.2
+    assert abs(np.mean(outcomes == 0) - share) < 5 * np.sqrt(share * (1 - share) / 20_000)

@@ -142,7 +142,8 @@ def rng_for(run_options: dict[str, Any]) -> np.random.Generator:
 
 def draw_outcomes(distribution: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:
     """``shots`` outcomes (uint64 indices into ``distribution``), in random order."""
-    cdf = np.cumsum(distribution)
+    # clipped: approximate methods (MPS) can return -1e-17; searchsorted needs a sorted cdf
+    cdf = np.cumsum(np.clip(distribution, 0.0, None))
     points = rng.random(shots) * cdf[-1]
     outcomes = np.searchsorted(cdf, points, side="right")
     np.minimum(outcomes, len(distribution) - 1, out=outcomes)
