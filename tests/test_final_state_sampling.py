@@ -303,4 +303,10 @@ def test_draws_clip_entries_below_zero_and_renormalise():
     outcomes = draw_outcomes(distribution, 20_000, np.random.default_rng(1))
     assert set(outcomes.tolist()) == {0, 3}
     share = 0.5 / 1.2
-    assert abs(np.mean(outcomes == 0) - share) < 5 * np.sqrt(share * (1 - share) / 20_000)
+    bound = 5 * np.sqrt(share * (1 - share) / 20_000)
+    assert abs(np.mean(outcomes == 0) - share) < bound
+    qc = QuantumCircuit(2)
+    qc.measure_all()
+    words, counts = draw_counts(plan_for(qc), distribution, 20_000, np.random.default_rng(1))
+    assert words.tolist() == [0, 3] and counts.sum() == 20_000
+    assert abs(counts[0] / 20_000 - share) < bound

@@ -159,8 +159,8 @@ def draw_memory(plan: FinalStatePlan, distribution: np.ndarray, shots: int,
 def draw_counts(plan: FinalStatePlan, distribution: np.ndarray, shots: int,
                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(memory words seen, how often) for ``shots`` draws: a multinomial sample."""
-    total = float(np.sum(distribution))
-    counts = rng.multinomial(shots, np.clip(distribution, 0.0, None) / total)
+    weights = np.clip(distribution, 0.0, None)  # as in draw_outcomes
+    counts = rng.multinomial(shots, weights / weights.sum())
     seen = np.flatnonzero(counts)
     return memory_words(plan, seen.astype(np.uint64)), counts[seen].astype(float)
 
