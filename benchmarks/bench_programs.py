@@ -436,25 +436,20 @@ def main(argv: list[str] | None = None) -> int:
     summary: list[tuple[str, bool | None, str]] = []
     try:
         with Session(backend=backend, service=service) as session:
-            if "a" in args.parts:
-                report["vqe_vs_aer"] = []
-                for n, (maxiter, repeats) in vqe_plan.items():
+            def each_size(part: str, key: str, plan: dict, bench: Callable) -> None:
+                report[key] = []
+                for n, (maxiter, repeats) in plan.items():
                     t0 = time.perf_counter()
-                    report["vqe_vs_aer"].append(
-                        bench_vqe_vs_aer(service, session, n, maxiter, repeats))
-                    print(f"  [(a) {n} qubits done in {time.perf_counter() - t0:.0f} s]",
+                    report[key].append(bench(service, session, n, maxiter, repeats))
+                    print(f"  [({part}) {n} qubits done in {time.perf_counter() - t0:.0f} s]",
                           flush=True)
                     save(report, args.output)
+
+            if "a" in args.parts:
+                each_size("a", "vqe_vs_aer", vqe_plan, bench_vqe_vs_aer)
                 print_vqe_vs_aer(report["vqe_vs_aer"])
             if "b" in args.parts and qiskit_algorithms is not None:
-                report["vs_qiskit_algorithms"] = []
-                for n, (maxiter, repeats) in alg_plan.items():
-                    t0 = time.perf_counter()
-                    report["vs_qiskit_algorithms"].append(
-                        bench_vs_qiskit_algorithms(service, session, n, maxiter, repeats))
-                    print(f"  [(b) {n} qubits done in {time.perf_counter() - t0:.0f} s]",
-                          flush=True)
-                    save(report, args.output)
+                each_size("b", "vs_qiskit_algorithms", alg_plan, bench_vs_qiskit_algorithms)
                 print_vs_qiskit_algorithms(report["vs_qiskit_algorithms"])
             elif "b" in args.parts:
                 print("\n(b) skipped: qiskit-algorithms is not installed")

@@ -10,28 +10,19 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import wait_until
-from qiskit import QuantumCircuit
+from conftest import measured_bell, wait_until
 
 from qrt_jupyter import SamplerV2
 from qrt_jupyter.runtime import jobs
 from qrt_jupyter.runtime.store import Store
 
 
-def _bell() -> QuantumCircuit:
-    qc = QuantumCircuit(2)
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure_all()
-    return qc
-
-
 def test_short_job_is_one_write_after_submission(service, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(jobs, "LIVE_AFTER", 30.0)
     sampler = SamplerV2(mode=service.backend("aer_simulator"))
-    sampler.run([_bell()], shots=10).result()  # warm up
+    sampler.run([measured_bell()], shots=10).result()  # warm up
     before = service.store.change_seq()
-    job = sampler.run([_bell(), _bell()], shots=10)
+    job = sampler.run([measured_bell(), measured_bell()], shots=10)
     job.result()
     assert service.store.change_seq() - before == 2  # insert, then everything else
     events = [e["status"] for e in service.store.job_events(job.job_id())]
