@@ -173,7 +173,7 @@ def test_bad_max_time(service, given):
 
 
 def test_idle_ttl_expires_the_session(service):
-    session = Session(service.backend("aer_simulator"), ttl=0.4, service=service)
+    session = Session(service.backend("aer_simulator"), ttl=1.5, service=service)
     SamplerV2(mode=session).run([measured_bell()], shots=10).result()
     assert service.session(session.session_id)["state"] == "open"
     # the service's watcher notices, without anyone asking the session
@@ -183,15 +183,18 @@ def test_idle_ttl_expires_the_session(service):
 
 
 def test_max_time_stops_running_and_queued_jobs(service):
-    session = Session(service.backend("aer_simulator"), max_time=0.5, service=service)
-    running = slow_sampler_job(session, shots=300, pubs=30)
+    # Both jobs must be in before max_time ends, however loaded the machine, and the
+    # first must still be running when it ends: 1.5 s against ~5 s of work.
+    num_pubs = 60
+    session = Session(service.backend("aer_simulator"), max_time=1.5, service=service)
+    running = slow_sampler_job(session, shots=300, pubs=num_pubs)
     queued = slow_sampler_job(session, shots=100)
     for job in (running, queued):
         job.wait_for_final_state(20)
         assert job.status() == "CANCELLED"
         assert "max_time" in job.error_message()
     assert session.state == "expired"
-    assert len(running.interim_results()) < 30
+    assert len(running.interim_results()) < num_pubs
 
 
 # -- RuntimeJob -----------------------------------------------------------------

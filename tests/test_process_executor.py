@@ -130,13 +130,12 @@ def test_batch_runs_on_two_processes_at_once(service, executor):
 def test_cancel_between_pubs(service, executor):
     slow = slow_circuit()
     with Batch(backend="aer_simulator", service=service, executor=executor) as batch:
-        job = SamplerV2(mode=batch).run([slow] * 20, shots=40)
-        wait_until(lambda: job.status() == "RUNNING")
-        time.sleep(0.2)
+        job = SamplerV2(mode=batch).run([slow] * 40, shots=100)
+        wait_until(lambda: len(job.interim_results()) >= 1)
         assert job.cancel()
         job.wait_for_final_state(60)
     assert job.status() == "CANCELLED"
-    assert len(job.interim_results()) < 20
+    assert len(job.interim_results()) < 40
 
 
 def test_error_in_worker_is_job_error(service, executor):
@@ -168,9 +167,9 @@ def test_worker_that_dies_fails_the_job(service):
         pool.warm()
         pid = pool.describe()["pids"][0]
         with Batch(backend="aer_simulator", service=service, executor=pool) as batch:
-            job = SamplerV2(mode=batch).run([slow_circuit()], shots=400)
+            job = SamplerV2(mode=batch).run([slow_circuit()], shots=4000)  # ~1 s
             wait_until(lambda: job.status() == "RUNNING")
-            time.sleep(0.3)
+            time.sleep(0.2)
             os.kill(pid, signal.SIGKILL)
             job.wait_for_final_state(60)
         assert job.status() == "ERROR"
