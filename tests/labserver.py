@@ -95,8 +95,15 @@ def chromium_page(width: int = 1400, height: int = 950) -> Iterator[object]:
             browser.close()
 
 
-def run_command(page: object, command: str, args: dict | None = None) -> None:
-    """Execute a JupyterLab command through the exposed application."""
+def run_command(page: object, command: str, args: dict | None = None,
+                timeout: float = 60_000) -> None:
+    """Execute a JupyterLab command through the exposed application.
+
+    Extensions register their commands as they activate, which can come after the
+    shell is up on a loaded machine, so the command is awaited first.
+    """
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "c => window.jupyterapp.commands.hasCommand(c)", arg=command, timeout=timeout)
     page.evaluate(  # type: ignore[attr-defined]
         "([c, a]) => window.jupyterapp.commands.execute(c, a)", [command, args or {}]
     )
