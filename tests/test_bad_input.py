@@ -166,6 +166,7 @@ def test_submit_to_a_closed_session(service):
 
 def test_submit_to_an_expired_session(service):
     session = Session(service.backend("aer_simulator"), max_time=0.3, service=service)
+    SamplerV2(mode=session).run([measured_bell()], shots=10).result()  # starts its clock
     time.sleep(0.35)
     err = rejected(service, SessionClosedError,
                    lambda: SamplerV2(mode=session).run([measured_bell()]))

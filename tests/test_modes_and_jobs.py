@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 
 import pytest
 from conftest import bell, events, measured_bell, run_interval, slow_circuit, wait_until
@@ -134,9 +135,13 @@ def test_status_details_and_usage(service):
     session = Session(backend, max_time="1h30m", ttl=60, service=service)
     assert session.max_time == 5400.0
     assert session.status() == "In progress, accepting new jobs"
+    before = session.details()  # not started yet: the whole max_time is left
+    assert before["started_at"] is None and before["elapsed"] == 0.0
+    assert before["remaining"] == 5400.0
     job = slow_sampler_job(session, shots=200)
     job.result()
     started, finished = run_interval(service, job.job_id())
+    assert session.details()["started_at"] == pytest.approx(started, abs=0.01)
     assert session.usage() == pytest.approx(finished - started, abs=0.01)
     assert session.usage() > 0
     details = session.details()
@@ -172,6 +177,18 @@ def test_bad_max_time(service, given):
         Session(service.backend("aer_simulator"), max_time=given, service=service)
 
 
+def test_the_clock_starts_with_the_first_job(service):
+    """As on IBM Quantum: max_time and the idle TTL do not run before the first job."""
+    session = Session(service.backend("aer_simulator"), max_time=0.6, ttl=0.6, service=service)
+    time.sleep(0.8)
+    assert session.state == "open" and session.remaining() == 0.6
+    job = SamplerV2(mode=session).run([measured_bell()], shots=10)
+    assert job.result()[0].data.meas.num_shots == 10
+    wait_until(lambda: service.session(session.session_id)["state"] == "expired", timeout=5)
+    with pytest.raises(SessionClosedError, match="expired"):
+        SamplerV2(mode=session).run([measured_bell()])
+
+
 def test_idle_ttl_expires_the_session(service):
     session = Session(service.backend("aer_simulator"), ttl=1.5, service=service)
     SamplerV2(mode=session).run([measured_bell()], shots=10).result()
@@ -182,19 +199,24 @@ def test_idle_ttl_expires_the_session(service):
         SamplerV2(mode=session).run([measured_bell()])
 
 
-def test_max_time_stops_running_and_queued_jobs(service):
-    # Both jobs must be in before max_time ends, however loaded the machine, and the
-    # first must still be running when it ends: 1.5 s against ~5 s of work.
-    num_pubs = 60
-    session = Session(service.backend("aer_simulator"), max_time=1.5, service=service)
+def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(service):
+    # As on IBM Quantum. The first job must still be running when max_time (1 s from
+    # its start) ends: ~4.5 s of work here, so a machine 4x faster still shows it.
+    num_pubs = 50
+    session = Session(service.backend("aer_simulator"), max_time=1.0, service=service)
     running = slow_sampler_job(session, shots=300, pubs=num_pubs)
     queued = slow_sampler_job(session, shots=100)
-    for job in (running, queued):
-        job.wait_for_final_state(20)
-        assert job.status() == "CANCELLED"
-        assert "max_time" in job.error_message()
+    queued.wait_for_final_state(20)
+    assert queued.status() == "CANCELLED"
+    assert "max_time" in queued.error_message()
+    assert "RUNNING" not in events(service, queued.job_id())
     assert session.state == "expired"
-    assert len(running.interim_results()) < num_pubs
+    assert running.status() == "RUNNING"
+    assert len(running.result()) == num_pubs
+    assert running.status() == "DONE"
+    assert service.session(session.session_id)["closed"] < events(service, running.job_id())["DONE"]
+    with pytest.raises(SessionClosedError, match="max_time"):
+        slow_sampler_job(session)
 
 
 # -- RuntimeJob -----------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Execution modes: Session (one job after another) and Batch (jobs side by side).
 
 A mode owns a lane in the scheduler, a transpile cache for its backend, and the
-rules of its lifetime: ``max_time`` from opening, an idle TTL, ``close()`` that
-lets queued jobs finish, ``cancel()`` that stops them. Its state is written to
-the store so that other processes (and the JupyterLab sidebar) see it.
+rules of its lifetime, which follow IBM Quantum's: the mode starts when its first
+job starts, and ``max_time`` counts from then; the idle TTL counts from the end of
+the last job; ``close()`` lets queued jobs finish, ``cancel()`` stops them. Its
+state is written to the store so that other processes (and the JupyterLab
+sidebar) see it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from .jobs import RuntimeJob
     from .service import LocalRuntimeService
 
-#: Seconds without jobs after which a session expires, unless given.
+#: Seconds without jobs (after its first one) after which a session expires, unless given.
 DEFAULT_TTL = 600.0
 
 
@@ -60,6 +62,12 @@ def resolve_executor(executor: Any) -> Any:
 class Session:
     """Jobs run one after another, in submission order, ahead of job-mode work.
 
+    As on IBM Quantum, a session starts when its first job starts: a session opened in
+    one notebook cell and used minutes later has lost none of its ``max_time``. When
+    ``max_time`` is reached the session expires: queued jobs are cancelled, a running job
+    finishes (``options.max_execution_time`` bounds a job). ``ttl`` is the idle time
+    after a job ends, with nothing queued or running, that expires the session.
+
     ``executor`` chooses where the jobs' simulations run: the service's executor (default),
     ``"processes"`` (a shared pool of worker processes, see ``ProcessExecutor``; pays off
     for a Batch of many small jobs) or any executor object.
@@ -91,6 +99,8 @@ class Session:
         self._last_activity = self._created
         self._usage = 0.0
         self._last_started: float | None = None
+        #: when the first job started: the session's clock starts then
+        self._started: float | None = None
         self._last_completed: float | None = None
         self._cache = TranspileCache(self._backend)
         self._tokens: list[Any] = []
@@ -123,23 +133,28 @@ class Session:
 
     # -- lifetime -------------------------------------------------------------
     def elapsed(self) -> float:
+        """Seconds since the session started (its first job started); 0 before."""
+        if self._started is None:
+            return 0.0
         end = self._closed_at if self._state in ("cancelled", "expired") else None
-        return (end or time.time()) - self._created
+        return max(0.0, (end or time.time()) - self._started)
 
     def remaining(self) -> float | None:
         """Seconds left before max_time, or None without a limit."""
         if self._max_time is None:
             return None
-        return max(0.0, self._max_time - (time.time() - self._created))
+        return max(0.0, self._max_time - self.elapsed())
 
     def _expiry_reason(self) -> str | None:
         now = time.time()
-        if self._max_time is not None and now - self._created >= self._max_time:
-            return f"its max_time of {format_duration(self._max_time)} was reached"
         with self._lock:
-            idle = self._active == 0 and self._ttl is not None
-            if idle and now - self._last_activity >= self._ttl:  # type: ignore[operator]
-                return f"it was idle longer than its ttl of {format_duration(self._ttl)}"
+            started = self._started
+            idle_since = self._last_activity if self._jobs and self._active == 0 else None
+        if self._max_time is not None and started is not None:
+            if now - started >= self._max_time:
+                return f"its max_time of {format_duration(self._max_time)} was reached"
+        if self._ttl is not None and idle_since is not None and now - idle_since >= self._ttl:
+            return f"it was idle longer than its ttl of {format_duration(self._ttl)}"
         return None
 
     def _tick(self) -> None:
@@ -175,7 +190,9 @@ class Session:
 
     def _job_started(self, job: RuntimeJob) -> None:
         with self._lock:
-            self._last_started = time.time()
+            self._last_started = job._started or time.time()  # the store's start time too
+            if self._started is None:
+                self._started = self._last_started
 
     def _job_finished(self, job: RuntimeJob) -> None:
         with self._lock:
@@ -192,6 +209,8 @@ class Session:
             self._reason = reason
             self._closed_at = time.time()
             pending = [j for j in self._jobs if not j.in_final_state()]
+            if state == "expired":  # a running job finishes, as on IBM Quantum
+                pending = [j for j in pending if not j.running()]
         self._service.store.update_session(self._session_id, state=state, closed=self._closed_at)
         if state in ("cancelled", "expired"):
             for job in pending:
@@ -249,7 +268,8 @@ class Session:
             "accepting_jobs": self._state == "open",
             "max_time": self._max_time,
             "interactive_timeout": self._ttl,
-            "started_at": self._created,
+            "created_at": self._created,
+            "started_at": self._started,
             "closed_at": self._closed_at,
             "elapsed": self.elapsed(),
             "remaining": self.remaining(),
