@@ -39,7 +39,7 @@ JOB_DETAIL_KEYS = JOB_KEYS | {"metrics", "options", "inputs", "logs", "events", 
                               "last_seq"}
 SESSION_KEYS = {
     "id", "mode", "backend", "state", "created", "closed", "max_time", "ttl", "age",
-    "remaining", "jobs",
+    "started", "remaining", "jobs",
 }
 
 
@@ -168,13 +168,18 @@ async def test_sessions_list_open_and_all(api, populated):
     assert batch["closed"] is None and batch["max_time"] is None and batch["remaining"] is None
     assert 0 <= batch["age"] < 120
 
+    asked = time.time()
     everything = await ok(api, "sessions", params={"state": "all", "limit": 50})
+    answered = time.time()
     ids = [s["id"] for s in everything["sessions"]]
     assert ids == [populated["batch"].session_id, populated["session"].session_id]
     session = everything["sessions"][1]
     assert session["state"] == "closed" and session["closed"] >= session["created"]
     assert session["max_time"] == 600 and session["jobs"] == {"DONE": 3}
-    assert 0 < session["remaining"] <= 600 - session["age"] + 1e-6
+    # max_time counts from the first job's start
+    assert session["started"] == populated["session"].details()["started_at"]
+    assert 600 - (answered - session["started"]) <= session["remaining"]
+    assert session["remaining"] <= 600 - (asked - session["started"])
     assert everything["seq"] == populated["service"].store.change_seq()
 
     limited = await ok(api, "sessions", params={"state": "all", "limit": 1})

@@ -2,7 +2,7 @@
  * Pure helpers of the data layer: formatting, status classes, and the numbers
  * behind the sparkline. No JupyterLab imports, so the unit tests run in node.
  */
-import { IInterimResult, IJob, JOB_FINAL_STATES } from './types';
+import { IInterimResult, IJob, ISession, JOB_FINAL_STATES } from './types';
 
 /** Placeholder for a value that is unknown or not applicable. */
 export const NONE = '—';
@@ -49,6 +49,24 @@ export function jobDuration(job: IJob, now: number): number | null {
     return Math.max(0, end - job.started);
   }
   return null;
+}
+
+/**
+ * Seconds a session has left before its max_time, `sinceListing` seconds after the
+ * server computed `remaining`. The clock runs only once its first job has started
+ * (as on IBM Quantum), so an unused session keeps all of it.
+ */
+export function sessionTimeLeft(
+  session: Pick<ISession, 'remaining' | 'started'>,
+  sinceListing: number
+): number | null {
+  if (session.remaining === null || session.remaining === undefined) {
+    return null;
+  }
+  if (session.started === null || session.started === undefined) {
+    return session.remaining;
+  }
+  return Math.max(0, session.remaining - sinceListing);
 }
 
 /** Whether a job can still be cancelled. */

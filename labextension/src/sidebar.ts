@@ -16,6 +16,7 @@ import {
   jobLabel,
   NONE,
   pickNumericSeries,
+  sessionTimeLeft,
   shortId,
   sparklinePath,
   statusClass,
@@ -159,7 +160,7 @@ export class RuntimeSidebar extends Widget {
   private _sessionItem(s: ISession, now: number): HTMLElement {
     const elapsed = Math.max(0, (now - this._model.listsAt) / 1000);
     const age = s.age !== null && s.age !== undefined ? s.age + elapsed : s.created ? now / 1000 - s.created : null;
-    const left = s.remaining !== null && s.remaining !== undefined ? Math.max(0, s.remaining - elapsed) : null;
+    const left = sessionTimeLeft(s, elapsed);
     const model = this._model;
     return h(
       'li',

@@ -28,6 +28,8 @@ export interface ISession {
   max_time: number | null;
   ttl: number | null;
   age: number | null;
+  /** when its first job started (its max_time counts from then), null before */
+  started: number | null;
   remaining: number | null;
   jobs: Record<string, number>;
 }

@@ -305,6 +305,12 @@ class Store:
         )
         return {r["status"]: r["n"] for r in rows}
 
+    def session_started(self, session_id: str) -> float | None:
+        """When the session's first job started, which starts its max_time; None before."""
+        rows = self._query(
+            "SELECT min(started) AS t FROM jobs WHERE session_id = ?", (session_id,))
+        return rows[0]["t"]
+
     # -- jobs ----------------------------------------------------------------
     def insert_job(self, job_id: str, *, session_id: str | None, kind: str, program: str | None,
                    backend: str, created: float, tags: list[str], inputs: dict,

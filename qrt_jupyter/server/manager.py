@@ -191,6 +191,11 @@ class RuntimeManager:
     def _session_model(self, row: dict, now: float) -> dict[str, Any]:
         age = now - row["created"]
         max_time = row["max_time"]
+        # max_time counts from the first job's start, as the session itself counts it
+        started = self.store.session_started(row["id"])
+        remaining = None
+        if max_time is not None:
+            remaining = max_time if started is None else max(0.0, max_time - (now - started))
         return {
             "id": row["id"],
             "mode": row["mode"],
@@ -201,7 +206,8 @@ class RuntimeManager:
             "max_time": max_time,
             "ttl": row["ttl"],
             "age": age,
-            "remaining": None if max_time is None else max(0.0, max_time - age),
+            "started": started,
+            "remaining": remaining,
             "jobs": self.store.session_job_counts(row["id"]),
         }
 

@@ -12,6 +12,7 @@ import {
   NONE,
   pickNumericSeries,
   runningLabel,
+  sessionTimeLeft,
   shortId,
   sparklinePath,
   statusClass,
@@ -70,6 +71,19 @@ describe('jobDuration', () => {
   });
   it('is unknown while queued', () => {
     expect(jobDuration(job({ status: 'QUEUED', duration: null, started: null, finished: null }), 111)).toBeNull();
+  });
+});
+
+describe('sessionTimeLeft', () => {
+  it('counts down once the first job has started', () => {
+    expect(sessionTimeLeft({ remaining: 595, started: 2 }, 5)).toBe(590);
+    expect(sessionTimeLeft({ remaining: 3, started: 2 }, 5)).toBe(0);
+  });
+  it('keeps the whole max_time before the first job starts', () => {
+    expect(sessionTimeLeft({ remaining: 600, started: null }, 5)).toBe(600);
+  });
+  it('is unknown without a max_time', () => {
+    expect(sessionTimeLeft({ remaining: null, started: 2 }, 5)).toBeNull();
   });
 });
 

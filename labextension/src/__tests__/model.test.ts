@@ -35,6 +35,7 @@ function session(id: string): ISession {
     max_time: 600,
     ttl: 60,
     age: 5,
+    started: 2,
     remaining: 595,
     jobs: { DONE: 1 }
   };
