@@ -212,7 +212,9 @@ def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(service):
     assert "RUNNING" not in events(service, queued.job_id())
     assert session.state == "expired"
     assert running.status() == "RUNNING"
+    assert session.status() == "In progress, not accepting new jobs"
     assert len(running.result()) == num_pubs
+    assert session.status() == "Closed"
     assert running.status() == "DONE"
     assert service.session(session.session_id)["closed"] < events(service, running.job_id())["DONE"]
     with pytest.raises(SessionClosedError, match="max_time"):

@@ -241,7 +241,7 @@ class Session:
             return "In progress, accepting new jobs"
         with self._lock:
             busy = self._active > 0
-        if self._state == "closed" and busy:
+        if self._state in ("closed", "expired") and busy:  # an expired one's running job
             return "In progress, not accepting new jobs"
         return "Closed"
 
