@@ -1,7 +1,10 @@
 """Decides which queued job runs next.
 
 Jobs of a Session run one after another in submission order and ahead of other
-work; jobs of a Batch run side by side; job-mode work comes last. Worker
+work; jobs of a Batch run side by side; job-mode work comes last. A sequential
+lane keeps its submission order whatever the priorities of its tasks (a
+deactivated session queues its next job at job-mode priority, the ones after it
+may have the session's own again). Worker
 threads, as many as the executor's capacity, take the next runnable job.
 """
 
@@ -39,6 +42,8 @@ class Scheduler:
         self.capacity = capacity
         self._queue: list[Task] = []
         self._busy_lanes: set[str] = set()
+        #: sequential lane -> seqs of its queued tasks, oldest first: only the oldest may run
+        self._lane_seqs: dict[str, list[int]] = {}
         self._cv = threading.Condition()
         self._seq = itertools.count()
         self._running = 0
@@ -54,6 +59,8 @@ class Scheduler:
         task = Task(priority, next(self._seq), lane, sequential, run, job_id)
         with self._cv:
             bisect.insort(self._queue, task)
+            if sequential:
+                self._lane_seqs.setdefault(lane, []).append(task.seq)  # type: ignore[arg-type]
             self._cv.notify()
         return task
 
@@ -64,7 +71,16 @@ class Scheduler:
                 self._queue.remove(task)
             except ValueError:
                 return False
+            self._dequeued(task)
+            self._cv.notify_all()  # the lane's next task may run now
             return True
+
+    def _dequeued(self, task: Task) -> None:
+        if task.sequential:
+            seqs = self._lane_seqs[task.lane]  # type: ignore[index]
+            seqs.remove(task.seq)
+            if not seqs:
+                del self._lane_seqs[task.lane]  # type: ignore[arg-type]
 
     def pending(self) -> int:
         with self._cv:
@@ -72,11 +88,13 @@ class Scheduler:
 
     def _next(self) -> Task | None:
         for i, task in enumerate(self._queue):
-            if task.sequential and task.lane in self._busy_lanes:
+            if task.sequential and (task.lane in self._busy_lanes
+                                    or self._lane_seqs[task.lane][0] != task.seq):  # type: ignore[index]
                 continue
             del self._queue[i]
             if task.sequential:
                 self._busy_lanes.add(task.lane)  # type: ignore[arg-type]
+            self._dequeued(task)
             return task
         return None
 
