@@ -120,9 +120,9 @@ def test_context_manager_binds_primitives_and_closes(service):
     with Session(service.backend("aer_simulator"), service=service) as session:
         estimator = EstimatorV2()  # no mode: the session of the with block
         job = estimator.run([(bell(), "ZZ")])
+        assert job.result()[0].data.evs == pytest.approx(1.0)
         assert session.status() == "In progress, accepting new jobs"
     assert job.session_id == session.session_id
-    assert job.result()[0].data.evs == pytest.approx(1.0)
     assert session.state == "closed"
     with pytest.raises(SessionClosedError):
         estimator.run([(bell(), "ZZ")])
@@ -134,9 +134,10 @@ def test_status_details_and_usage(service):
     backend = service.backend("aer_simulator")
     session = Session(backend, max_time="1h30m", ttl=60, service=service)
     assert session.max_time == 5400.0
-    assert session.status() == "In progress, accepting new jobs"
+    assert session.status() == "Pending"  # until its first job starts, as on IBM Quantum
     before = session.details()  # not started yet: the whole max_time is left
     assert before["started_at"] is None and before["elapsed"] == 0.0
+    assert before["active"] is False
     assert before["remaining"] == 5400.0
     job = slow_sampler_job(session, shots=200)
     job.result()
@@ -149,6 +150,8 @@ def test_status_details_and_usage(service):
     assert details["mode"] == "session"
     assert details["backend_name"] == "aer_simulator"
     assert details["state"] == "open" and details["accepting_jobs"] is True
+    assert details["active"] is True
+    assert session.status() == "In progress, accepting new jobs"
     assert details["max_time"] == 5400.0 and details["interactive_timeout"] == 60.0
     assert details["jobs"] == {"DONE": 1}
     assert details["usage_time"] == session.usage()
@@ -189,14 +192,28 @@ def test_the_clock_starts_with_the_first_job(service):
         SamplerV2(mode=session).run([measured_bell()])
 
 
-def test_idle_ttl_expires_the_session(service):
-    session = Session(service.backend("aer_simulator"), ttl=1.5, service=service)
+def test_idle_ttl_deactivates_and_the_next_job_reactivates(two_workers):
+    """IBM's interactive TTL: an idle session is deactivated, not closed; its next job
+    queues like job-mode work (behind what was queued before it) and reactivates it."""
+    service = two_workers
+    backend = service.backend("aer_simulator")
+    session = Session(backend, ttl=1.0, service=service)
     SamplerV2(mode=session).run([measured_bell()], shots=10).result()
+    assert session.status() == "In progress, accepting new jobs"
+    wait_until(lambda: session.status() == "Pending", timeout=5)
+    assert session.state == "open" and session.details()["active"] is False
     assert service.session(session.session_id)["state"] == "open"
-    # the service's watcher notices, without anyone asking the session
-    wait_until(lambda: service.session(session.session_id)["state"] == "expired", timeout=5)
-    with pytest.raises(SessionClosedError, match="idle"):
-        SamplerV2(mode=session).run([measured_bell()])
+
+    blockers = [slow_sampler_job(backend, shots=100, pubs=n) for n in (10, 30)]
+    wait_until(lambda: all(b.status() == "RUNNING" for b in blockers))
+    queued = slow_sampler_job(backend, shots=30)
+    again = slow_sampler_job(session, shots=30)
+    assert again.result()
+    assert session.status() == "In progress, accepting new jobs"  # until idle for 1 s again
+    assert session.details()["active"] is True
+    for job in [*blockers, queued]:
+        assert job.result()
+    assert events(service, again.job_id())["RUNNING"] > events(service, queued.job_id())["RUNNING"]
 
 
 def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(service):

@@ -2,10 +2,10 @@
 
 A mode owns a lane in the scheduler, a transpile cache for its backend, and the
 rules of its lifetime, which follow IBM Quantum's: the mode starts when its first
-job starts, and ``max_time`` counts from then; the idle TTL counts from the end of
-the last job; ``close()`` lets queued jobs finish, ``cancel()`` stops them. Its
-state is written to the store so that other processes (and the JupyterLab
-sidebar) see it.
+job starts, and ``max_time`` counts from then; idle longer than its TTL after a
+job, it is deactivated until its next job starts; ``close()`` lets queued jobs
+finish, ``cancel()`` stops them. Its state is written to the store so that other
+processes (and the JupyterLab sidebar) see it.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from qiskit.providers import BackendV2
 from . import context
 from .durations import format_duration, parse_duration
 from .errors import SessionClosedError
-from .scheduler import PRIORITY_BATCH, PRIORITY_SESSION, scheduler_for
+from .scheduler import PRIORITY_BATCH, PRIORITY_JOB, PRIORITY_SESSION, scheduler_for
 from .transpile import TranspileCache
 
 if TYPE_CHECKING:
     from .jobs import RuntimeJob
     from .service import LocalRuntimeService
 
-#: Seconds without jobs (after its first one) after which a session expires, unless given.
+#: Seconds without jobs (after its first one) after which a session is deactivated.
 DEFAULT_TTL = 600.0
 
 
@@ -65,8 +65,10 @@ class Session:
     As on IBM Quantum, a session starts when its first job starts: a session opened in
     one notebook cell and used minutes later has lost none of its ``max_time``. When
     ``max_time`` is reached the session expires: queued jobs are cancelled, a running job
-    finishes (``options.max_execution_time`` bounds a job). ``ttl`` is the idle time
-    after a job ends, with nothing queued or running, that expires the session.
+    finishes (``options.max_execution_time`` bounds a job). ``ttl`` is IBM's interactive
+    TTL: idle that long after a job ends, the session is deactivated, not closed; its next
+    job queues like job-mode work and reactivates it when it starts, so a notebook left
+    alone for a while can go on with the same session.
 
     ``executor`` chooses where the jobs' simulations run: the service's executor (default),
     ``"processes"`` (a shared pool of worker processes, see ``ProcessExecutor``; pays off
@@ -101,6 +103,8 @@ class Session:
         self._last_started: float | None = None
         #: when the first job started: the session's clock starts then
         self._started: float | None = None
+        #: idle past its ttl: its jobs have lost their priority until one starts
+        self._deactivated = False
         self._last_completed: float | None = None
         self._cache = TranspileCache(self._backend)
         self._tokens: list[Any] = []
@@ -146,21 +150,25 @@ class Session:
         return max(0.0, self._max_time - self.elapsed())
 
     def _expiry_reason(self) -> str | None:
-        now = time.time()
-        with self._lock:
-            started = self._started
-            idle_since = self._last_activity if self._jobs and self._active == 0 else None
+        started = self._started
         if self._max_time is not None and started is not None:
-            if now - started >= self._max_time:
+            if time.time() - started >= self._max_time:
                 return f"its max_time of {format_duration(self._max_time)} was reached"
-        if self._ttl is not None and idle_since is not None and now - idle_since >= self._ttl:
-            return f"it was idle longer than its ttl of {format_duration(self._ttl)}"
         return None
+
+    def _check_idle(self) -> None:
+        """Deactivate a started session that has had nothing to do for its ttl."""
+        with self._lock:
+            if self._deactivated or self._ttl is None or self._started is None:
+                return
+            if self._active == 0 and time.time() - self._last_activity >= self._ttl:
+                self._deactivated = True
 
     def _tick(self) -> None:
         """Called by the service's watcher: enforce max_time and the idle TTL."""
         if self._state != "open" and self._state != "closed":
             return
+        self._check_idle()
         reason = self._expiry_reason()
         if reason is not None:
             self._end("expired", f"{self._mode_name.capitalize()} expired: {reason}.")
@@ -183,13 +191,19 @@ class Session:
         return None
 
     def _job_submitted(self, job: RuntimeJob) -> None:
+        self._check_idle()  # whether the watcher has looked yet or not
         with self._lock:
             self._jobs.append(job)
             self._active += 1
             self._last_activity = time.time()
 
+    def _queue_priority(self) -> int:
+        """A deactivated session's jobs queue like job-mode work, as on IBM Quantum."""
+        return PRIORITY_JOB if self._deactivated else self._priority
+
     def _job_started(self, job: RuntimeJob) -> None:
         with self._lock:
+            self._deactivated = False
             self._last_started = job._started or time.time()  # the store's start time too
             if self._started is None:
                 self._started = self._last_started
@@ -235,9 +249,12 @@ class Session:
         self._end("cancelled", f"The {self._mode_name} was cancelled.")
 
     def status(self) -> str:
-        """The qiskit-ibm-runtime status strings."""
+        """The qiskit-ibm-runtime status strings: 'Pending' before the first job starts and
+        while deactivated."""
         self._tick()
         if self._state == "open":
+            if self._started is None or self._deactivated:
+                return "Pending"
             return "In progress, accepting new jobs"
         with self._lock:
             busy = self._active > 0
@@ -266,6 +283,7 @@ class Session:
             "backend_name": self._backend.name,
             "state": self.state,
             "accepting_jobs": self._state == "open",
+            "active": self._started is not None and not self._deactivated,
             "max_time": self._max_time,
             "interactive_timeout": self._ttl,
             "created_at": self._created,

@@ -232,7 +232,7 @@ class LocalRuntimeService:
         _LIVE_JOBS[job_id] = job
         if mode is not None:
             mode._job_submitted(job)
-            priority, lane, sequential = mode._priority, mode.session_id, mode._sequential
+            priority, lane, sequential = mode._queue_priority(), mode.session_id, mode._sequential
         else:
             priority, lane, sequential = PRIORITY_JOB, None, False
         job._task = scheduler.submit(
