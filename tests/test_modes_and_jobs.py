@@ -180,6 +180,17 @@ def test_bad_max_time(service, given):
         Session(service.backend("aer_simulator"), max_time=given, service=service)
 
 
+def test_a_session_shows_its_clock_in_a_notebook(service):
+    session = Session(service.backend("aer_simulator"), max_time="1h", service=service)
+    page = session._repr_html_()
+    assert session.session_id in page and ">Pending<" in page and ">1h00m00s<" in page
+    SamplerV2(mode=session).run([measured_bell()], shots=10).result()
+    page = session._repr_html_()
+    assert ">In progress, accepting new jobs<" in page and ">DONE: 1<" in page
+    session.close()
+    assert ">Closed<" in session._repr_html_()
+
+
 def test_the_clock_starts_with_the_first_job(service):
     """As on IBM Quantum: max_time and the idle TTL do not run before the first job."""
     session = Session(service.backend("aer_simulator"), max_time=0.6, ttl=0.6, service=service)

@@ -64,6 +64,7 @@ def mode_html(mode: Any) -> str:
         (d["mode"], f"<code>{html.escape(d['id'])}</code>"),
         ("backend", html.escape(d["backend_name"])),
         ("state", html.escape(d["state"])),
+        ("status", html.escape(mode.status())),  # 'Pending' until started, or deactivated
         ("elapsed", format_duration(d["elapsed"])),
         ("remaining", format_duration(d["remaining"])),
         ("jobs", html.escape(", ".join(f"{k}: {v}" for k, v in d["jobs"].items()) or "none")),
