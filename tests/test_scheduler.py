@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from conftest import wait_until
 
@@ -12,62 +11,60 @@ from qrt_jupyter.runtime.scheduler import (
     PRIORITY_JOB,
     PRIORITY_SESSION,
     Scheduler,
+    Task,
 )
 
 
-def _recorder() -> tuple[list[str], threading.Event, Callable[..., Callable[[], None]]]:
-    order: list[str] = []
-    gate = threading.Event()
+class HeldScheduler:
+    """A one-worker scheduler whose worker is held by a blocker until ``release``,
+    so that everything submitted meanwhile queues and the run order can be read."""
 
-    def task(name: str, wait: bool = False):
+    def __init__(self, name: str) -> None:
+        self.scheduler = Scheduler(capacity=1, name=name)
+        self.order: list[str] = []
+        self._gate = threading.Event()
+        self.submit("blocker", priority=PRIORITY_JOB, wait=True)
+        wait_until(lambda: self.scheduler.pending() == 0)  # the worker holds it
+
+    def submit(self, name: str, *, priority: int, lane: str | None = None,
+               sequential: bool = False, wait: bool = False) -> Task:
         def run() -> None:
             if wait:
-                gate.wait(10)
-            order.append(name)
-        return run
+                self._gate.wait(10)
+            self.order.append(name)
 
-    return order, gate, task
+        return self.scheduler.submit(run, priority=priority, lane=lane, sequential=sequential)
+
+    def release(self, count: int) -> list[str]:
+        self._gate.set()
+        wait_until(lambda: len(self.order) == count)
+        return self.order
 
 
 def test_priorities_then_submission_order():
-    scheduler = Scheduler(capacity=1, name="t-prio")
-    order, gate, task = _recorder()
-    scheduler.submit(task("blocker", wait=True), priority=PRIORITY_JOB)
-    wait_until(lambda: scheduler.pending() == 0)  # the worker holds the blocker
-    scheduler.submit(task("job-1"), priority=PRIORITY_JOB)
-    scheduler.submit(task("batch"), priority=PRIORITY_BATCH, lane="b")
-    scheduler.submit(task("job-2"), priority=PRIORITY_JOB)
-    scheduler.submit(task("session"), priority=PRIORITY_SESSION, lane="s", sequential=True)
-    gate.set()
-    wait_until(lambda: len(order) == 5)
-    assert order == ["blocker", "session", "batch", "job-1", "job-2"]
+    held = HeldScheduler("t-prio")
+    held.submit("job-1", priority=PRIORITY_JOB)
+    held.submit("batch", priority=PRIORITY_BATCH, lane="b")
+    held.submit("job-2", priority=PRIORITY_JOB)
+    held.submit("session", priority=PRIORITY_SESSION, lane="s", sequential=True)
+    assert held.release(5) == ["blocker", "session", "batch", "job-1", "job-2"]
 
 
 def test_a_sequential_lane_keeps_submission_order_across_priorities():
     # a deactivated session's job queues at job-mode priority; the next one, submitted
     # after the session came back, has the session's priority but must still wait
-    scheduler = Scheduler(capacity=1, name="t-lane")
-    order, gate, task = _recorder()
-    scheduler.submit(task("blocker", wait=True), priority=PRIORITY_JOB)
-    wait_until(lambda: scheduler.pending() == 0)
-    scheduler.submit(task("s-1"), priority=PRIORITY_JOB, lane="s", sequential=True)
-    scheduler.submit(task("job"), priority=PRIORITY_JOB)
-    scheduler.submit(task("s-2"), priority=PRIORITY_SESSION, lane="s", sequential=True)
-    scheduler.submit(task("s-3"), priority=PRIORITY_SESSION, lane="s", sequential=True)
-    gate.set()
-    wait_until(lambda: len(order) == 5)
-    assert order == ["blocker", "s-1", "s-2", "s-3", "job"]
+    held = HeldScheduler("t-lane")
+    held.submit("s-1", priority=PRIORITY_JOB, lane="s", sequential=True)
+    held.submit("job", priority=PRIORITY_JOB)
+    held.submit("s-2", priority=PRIORITY_SESSION, lane="s", sequential=True)
+    held.submit("s-3", priority=PRIORITY_SESSION, lane="s", sequential=True)
+    assert held.release(5) == ["blocker", "s-1", "s-2", "s-3", "job"]
 
 
 def test_removing_a_lanes_head_lets_the_next_one_run():
-    scheduler = Scheduler(capacity=1, name="t-remove")
-    order, gate, task = _recorder()
-    scheduler.submit(task("blocker", wait=True), priority=PRIORITY_JOB)
-    wait_until(lambda: scheduler.pending() == 0)
-    head = scheduler.submit(task("s-1"), priority=PRIORITY_JOB, lane="s", sequential=True)
-    scheduler.submit(task("s-2"), priority=PRIORITY_SESSION, lane="s", sequential=True)
-    assert scheduler.remove(head) is True
-    assert scheduler.remove(head) is False
-    gate.set()
-    wait_until(lambda: len(order) == 2)
-    assert order == ["blocker", "s-2"]
+    held = HeldScheduler("t-remove")
+    head = held.submit("s-1", priority=PRIORITY_JOB, lane="s", sequential=True)
+    held.submit("s-2", priority=PRIORITY_SESSION, lane="s", sequential=True)
+    assert held.scheduler.remove(head) is True
+    assert held.scheduler.remove(head) is False
+    assert held.release(2) == ["blocker", "s-2"]
