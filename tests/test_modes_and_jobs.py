@@ -18,6 +18,7 @@ from qrt_jupyter.errors import (
     JobError,
     JobTimeoutError,
     SessionClosedError,
+    SessionNotFoundError,
 )
 from qrt_jupyter.runtime.executors import LocalExecutor
 
@@ -247,6 +248,26 @@ def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(service):
     assert service.session(session.session_id)["closed"] < events(service, running.job_id())["DONE"]
     with pytest.raises(SessionClosedError, match="max_time"):
         slow_sampler_job(session)
+
+
+def test_from_id_finds_the_session_of_this_process(service):
+    session = Session(service.backend("aer_simulator"), service=service)
+    session_id = session.session_id
+    assert Session.from_id(session_id, service=service) is session
+    job = SamplerV2(mode=Session.from_id(session_id)).run([measured_bell()], shots=10)
+    assert job.session_id == session_id and job.result()[0].data.meas.num_shots == 10
+    with pytest.raises(InvalidInputError, match=r"Session.from_id"):
+        Batch.from_id(session_id)
+    batch = Batch(service.backend("aer_simulator"), service=service)
+    assert Batch.from_id(batch.session_id) is batch
+    with pytest.raises(SessionNotFoundError, match="No session 'nope'"):
+        Session.from_id("nope", service=service)
+    session.close()  # still this process's object: its details stay readable
+    again = Session.from_id(session_id, service=service)
+    assert again is session and again.details()["jobs"] == {"DONE": 1}
+    with pytest.raises(SessionClosedError, match="closed"):
+        SamplerV2(mode=again).run([measured_bell()])
+    batch.close()
 
 
 # -- RuntimeJob -----------------------------------------------------------------

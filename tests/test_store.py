@@ -15,7 +15,12 @@ import pytest
 from conftest import bell, measured_bell, param_circuit, wait_until
 
 from qrt_jupyter import EstimatorV2, LocalRuntimeService, SamplerV2, Session
-from qrt_jupyter.errors import InvalidInputError, JobNotFoundError, StoreError
+from qrt_jupyter.errors import (
+    InvalidInputError,
+    JobNotFoundError,
+    SessionClosedError,
+    StoreError,
+)
 from qrt_jupyter.runtime.store import APPLICATION_ID, SCHEMA_VERSION, Store
 
 TESTS = Path(__file__).parent
@@ -304,3 +309,26 @@ def test_one_watcher_serves_every_service_and_lets_unused_ones_go(tmp_path):
     # its user has dropped
     wait_until(lambda: (gc.collect(), gone() is None)[1], timeout=5)
     assert kept is not None and watchers[0].is_alive()
+
+
+def test_session_from_id_of_another_process_says_where_it_runs(qrt_home):
+    proc = python("""
+        import sys
+        from qrt_jupyter import Session
+        session = Session("aer_simulator")
+        closed = Session("aer_simulator")
+        closed.close()
+        print(session.session_id, closed.session_id, flush=True)
+        sys.stdin.read()  # stay alive, the session open, until the test closes stdin
+    """, qrt_home, stdin=subprocess.PIPE)
+    session_id, closed_id = proc.stdout.readline().split()
+    service = LocalRuntimeService()
+    with pytest.raises(SessionClosedError, match="it is closed"):
+        Session.from_id(closed_id, service=service)
+    with pytest.raises(InvalidInputError, match=f"another process \\(pid {proc.pid}\\)"):
+        Session.from_id(session_id, service=service)
+    proc.communicate("", timeout=60)  # the process exits with its session open in the store
+    with pytest.raises(SessionClosedError, match="its process exited") as err:
+        Session.from_id(session_id, service=service)
+    assert "Session(backend='aer_simulator')" in str(err.value)
+    assert service.store.get_session(session_id)["state"] == "open"  # nothing written

@@ -13,13 +13,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import BackendV2
 
 from . import context
 from .durations import format_duration, parse_duration
-from .errors import SessionClosedError
+from .errors import InvalidInputError, SessionClosedError
 from .scheduler import PRIORITY_BATCH, PRIORITY_JOB, PRIORITY_SESSION, scheduler_for
 from .transpile import TranspileCache
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 
 #: Seconds without jobs (after its first one) after which a session is deactivated.
 DEFAULT_TTL = 600.0
+
+#: session id -> the live Session or Batch of this process, for ``from_id``
+_LIVE_MODES: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
 
 
 def resolve_executor(executor: Any) -> Any:
@@ -44,14 +48,10 @@ def resolve_executor(executor: Any) -> Any:
             from .executors.process import shared_process_executor
 
             return shared_process_executor()
-        from .errors import InvalidInputError
-
         raise InvalidInputError(
             f"executor must be 'local', 'processes' or an executor object, not {executor!r}."
         )
     if not callable(getattr(executor, "run_circuits", None)) or not hasattr(executor, "capacity"):
-        from .errors import InvalidInputError
-
         raise InvalidInputError(
             f"{type(executor).__name__} is not an executor: it needs run_circuits() and "
             "capacity."
@@ -113,6 +113,40 @@ class Session:
             max_time=self._max_time, ttl=self._ttl, created=self._created,
         )
         self._service._watch_mode(self)
+        _LIVE_MODES[self._session_id] = self
+
+    @classmethod
+    def from_id(cls, session_id: str, service: LocalRuntimeService | None = None) -> Session:
+        """The session with this id, as qiskit-ibm-runtime's ``Session.from_id``.
+
+        A session's jobs run in the process that opened it, so only that process can
+        submit to it (a lost variable, another cell); for another process's session the
+        error says so, and ``service.session(id)`` reads what the store knows of it.
+        """
+        from .service import LocalRuntimeService
+        from .store import process_alive
+
+        mode = _LIVE_MODES.get(session_id)
+        if mode is not None:
+            if not isinstance(mode, cls):
+                raise InvalidInputError(
+                    f"{session_id} is a {mode._mode_name}, not a {cls._mode_name}: use "
+                    f"{type(mode).__name__}.from_id({session_id!r})."
+                )
+            return mode  # closed or not: its details stay readable, run() says if closed
+        row = (service or LocalRuntimeService.default()).session(session_id)
+        name = row["mode"].capitalize()
+        if row["state"] == "open" and process_alive(row["owner"]):
+            pid = row["owner"].rsplit(":", 2)[1]
+            raise InvalidInputError(
+                f"{name} {session_id} was opened by another process (pid {pid}) and its jobs "
+                f"run there: submit from that process, or open a new {row['mode']} here."
+            )
+        why = "its process exited" if row["state"] == "open" else f"it is {row['state']}"
+        raise SessionClosedError(
+            f"{name} {session_id} accepts no new jobs ({why}). Open a new "
+            f"{row['mode']}: {name}(backend={row['backend']!r})."
+        )
 
     # -- identity ------------------------------------------------------------
     @property
