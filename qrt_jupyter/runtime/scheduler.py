@@ -1,11 +1,12 @@
 """Decides which queued job runs next.
 
 Jobs of a Session run one after another in submission order and ahead of other
-work; jobs of a Batch run side by side; job-mode work comes last. A sequential
-lane keeps its submission order whatever the priorities of its tasks (a
-deactivated session queues its next job at job-mode priority, the ones after it
-may have the session's own again). Worker
+work; jobs of a Batch run side by side; job-mode work comes last. Worker
 threads, as many as the executor's capacity, take the next runnable job.
+
+A sequential lane keeps its submission order whatever the priorities of its
+tasks: a deactivated session queues its next job at job-mode priority, and the
+ones after it may have the session's own again.
 """
 
 from __future__ import annotations
