@@ -209,7 +209,7 @@ def test_idle_ttl_deactivates_and_the_next_job_reactivates(two_workers):
     queues like job-mode work (behind what was queued before it) and reactivates it."""
     service = two_workers
     backend = service.backend("aer_simulator")
-    session = Session(backend, ttl=1.0, service=service)
+    session = Session(backend, ttl=2.0, service=service)
     SamplerV2(mode=session).run([measured_bell()], shots=10).result()
     assert session.status() == "In progress, accepting new jobs"
     wait_until(lambda: session.status() == "Pending", timeout=5)
@@ -221,20 +221,26 @@ def test_idle_ttl_deactivates_and_the_next_job_reactivates(two_workers):
     queued = slow_sampler_job(backend, shots=30)
     again = slow_sampler_job(session, shots=30)
     assert again.result()
-    assert session.status() == "In progress, accepting new jobs"  # until idle for 1 s again
+    assert session.status() == "In progress, accepting new jobs"  # until idle for 2 s again
     assert session.details()["active"] is True
     for job in [*blockers, queued]:
         assert job.result()
     assert events(service, again.job_id())["RUNNING"] > events(service, queued.job_id())["RUNNING"]
 
 
-def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(service):
-    # As on IBM Quantum. The first job must still be running when max_time (1 s from
-    # its start) ends: ~4.5 s of work here, so a machine 4x faster still shows it.
+def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(qrt_home):
+    # As on IBM Quantum. Both session jobs are submitted while a job-mode job holds the
+    # only worker, so the session's clock has not started yet however slow the submits;
+    # the first must still run when max_time (1 s from its start) ends: ~4.5 s of work
+    # here, so a machine 4x faster still shows it.
+    service = LocalRuntimeService(qrt_home / "one.sqlite", executor=LocalExecutor(capacity=1))
+    backend = service.backend("aer_simulator")
+    blocker = slow_sampler_job(backend, shots=300, pubs=10)
     num_pubs = 50
-    session = Session(service.backend("aer_simulator"), max_time=1.0, service=service)
+    session = Session(backend, max_time=1.0, service=service)
     running = slow_sampler_job(session, shots=300, pubs=num_pubs)
     queued = slow_sampler_job(session, shots=100)
+    assert blocker.result()
     queued.wait_for_final_state(20)
     assert queued.status() == "CANCELLED"
     assert "max_time" in queued.error_message()
@@ -246,6 +252,7 @@ def test_max_time_cancels_queued_jobs_and_lets_the_running_one_finish(service):
     assert session.status() == "Closed"
     assert running.status() == "DONE"
     assert service.session(session.session_id)["closed"] < events(service, running.job_id())["DONE"]
+    assert session.details()["started_at"] >= events(service, blocker.job_id())["DONE"]
     with pytest.raises(SessionClosedError, match="max_time"):
         slow_sampler_job(session)
 
