@@ -51,7 +51,7 @@ from qrt_jupyter import (  # noqa: E402
     SamplerV2,
     Session,
 )
-from qrt_jupyter.runtime.executors.process import shared_process_executor  # noqa: E402
+from qrt_jupyter.runtime.backends.executors.process import shared_process_executor  # noqa: E402
 
 try:  # benchmark-only extra
     import qiskit_ibm_runtime

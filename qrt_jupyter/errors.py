@@ -1,4 +1,4 @@
 """Public home of the exception hierarchy (defined in :mod:`qrt_jupyter.runtime.errors`)."""
 
-from qrt_jupyter.runtime.errors import *  # noqa: F403
-from qrt_jupyter.runtime.errors import __all__  # noqa: F401
+from qrt_jupyter.runtime.core.errors import *  # noqa: F403
+from qrt_jupyter.runtime.core.errors import __all__  # noqa: F401

@@ -117,7 +117,7 @@ def run_interval(service: LocalRuntimeService, job_id: str) -> tuple[float, floa
 def clean_defaults() -> Iterator[None]:
     """The notebook-wide mode, options and display choice are process state: reset them."""
     from qrt_jupyter.jupyter.frontend import set_display_mode
-    from qrt_jupyter.runtime.context import set_default_mode, set_default_options
+    from qrt_jupyter.runtime.core.current import set_default_mode, set_default_options
 
     set_default_mode(None)
     set_default_options({})

@@ -20,7 +20,7 @@ from qiskit_aer import AerSimulator
 from qiskit_aer.noise import NoiseModel, depolarizing_error
 
 from qrt_jupyter import EstimatorV2, SamplerV2, Session
-from qrt_jupyter.runtime.executors import local
+from qrt_jupyter.runtime.backends.executors import local
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 

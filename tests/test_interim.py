@@ -16,7 +16,7 @@ from collections import defaultdict
 from conftest import wait_until
 
 from qrt_jupyter import Batch, Session
-from qrt_jupyter.runtime import codec
+from qrt_jupyter.runtime.execution import codec
 
 
 def publish_n(ctx, n: int, tag: str = "", gate_id: str | None = None, after: int = -1):

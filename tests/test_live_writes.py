@@ -13,8 +13,8 @@ import pytest
 from conftest import measured_bell, wait_until
 
 from qrt_jupyter import SamplerV2
-from qrt_jupyter.runtime import jobs
-from qrt_jupyter.runtime.store import Store
+from qrt_jupyter.runtime.core.store import Store
+from qrt_jupyter.runtime.execution import job as jobs
 
 
 def test_short_job_is_one_write_after_submission(service, monkeypatch: pytest.MonkeyPatch):

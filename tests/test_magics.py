@@ -12,7 +12,7 @@ from IPython.utils.capture import capture_output
 from qrt_jupyter import LocalRuntimeService, SamplerV2, Session
 from qrt_jupyter.jupyter.widgets import ConvergencePlot
 from qrt_jupyter.runtime.backends import CATALOGUE
-from qrt_jupyter.runtime.context import default_mode, default_options
+from qrt_jupyter.runtime.core.current import default_mode, default_options
 
 
 def run(ip, line: str):

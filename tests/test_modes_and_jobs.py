@@ -20,7 +20,7 @@ from qrt_jupyter.errors import (
     SessionClosedError,
     SessionNotFoundError,
 )
-from qrt_jupyter.runtime.executors import LocalExecutor
+from qrt_jupyter.runtime.backends.executors import LocalExecutor
 
 
 @pytest.fixture

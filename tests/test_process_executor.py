@@ -14,10 +14,10 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from qrt_jupyter import Batch, EstimatorV2, SamplerV2, Session
-from qrt_jupyter.runtime.errors import InvalidInputError
-from qrt_jupyter.runtime.executors import LocalExecutor
-from qrt_jupyter.runtime.executors.memory import HexMemory
-from qrt_jupyter.runtime.executors.process import ProcessExecutor, WorkerDiedError
+from qrt_jupyter.runtime.backends.executors import LocalExecutor
+from qrt_jupyter.runtime.backends.executors.memory import HexMemory
+from qrt_jupyter.runtime.backends.executors.process import ProcessExecutor, WorkerDiedError
+from qrt_jupyter.runtime.core.errors import InvalidInputError
 
 
 class RecordingExecutor(ProcessExecutor):

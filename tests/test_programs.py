@@ -18,13 +18,13 @@ from qiskit.quantum_info import SparsePauliOp
 
 import qrt_jupyter
 from qrt_jupyter import Batch, EstimatorV2, Session
-from qrt_jupyter.runtime import codec
-from qrt_jupyter.runtime.errors import (
+from qrt_jupyter.runtime.core.errors import (
     InvalidInputError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
 )
+from qrt_jupyter.runtime.execution import codec
 
 H2 = SparsePauliOp.from_list([
     ("II", -1.052373245772859),

@@ -6,7 +6,7 @@ import threading
 
 from conftest import wait_until
 
-from qrt_jupyter.runtime.scheduler import (
+from qrt_jupyter.runtime.execution.scheduler import (
     PRIORITY_BATCH,
     PRIORITY_JOB,
     PRIORITY_SESSION,

@@ -21,7 +21,7 @@ from qrt_jupyter.errors import (
     SessionClosedError,
     StoreError,
 )
-from qrt_jupyter.runtime.store import APPLICATION_ID, SCHEMA_VERSION, Store
+from qrt_jupyter.runtime.core.store import APPLICATION_ID, SCHEMA_VERSION, Store
 
 TESTS = Path(__file__).parent
 

@@ -14,7 +14,7 @@ from qrt_jupyter import Batch, SamplerV2, Session
 from qrt_jupyter.jupyter.frontend import display_mode, set_display_mode
 from qrt_jupyter.jupyter.widgets import ConvergencePlot, JobMonitor, JobStatus, SessionPanel
 from qrt_jupyter.jupyter.widgets.convergence import downsample
-from qrt_jupyter.runtime.context import default_mode
+from qrt_jupyter.runtime.core.current import default_mode
 
 
 def _h2():

@@ -23,16 +23,16 @@ from IPython.display import HTML, display
 
 from ..runtime import Batch, LocalRuntimeService, Session
 from ..runtime.backends import CATALOGUE, backend_method, is_noisy
-from ..runtime.context import (
+from ..runtime.core.current import (
     current_mode,
     default_mode,
     default_options,
     set_default_mode,
     set_default_options,
 )
-from ..runtime.display import job_html, status_badge
-from ..runtime.durations import format_duration
-from ..runtime.errors import QRTError, did_you_mean
+from ..runtime.core.display import job_html, status_badge
+from ..runtime.core.durations import format_duration
+from ..runtime.core.errors import QRTError, did_you_mean
 from ..runtime.primitives.options import EstimatorOptions, SamplerOptions
 from .frontend import display_mode, set_display_mode, widgets_live
 
@@ -388,7 +388,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def _register_formatters(ipython: Any) -> None:
     """In a widget frontend, jobs display as a live status line."""
-    from ..runtime.jobs import RuntimeJob
+    from ..runtime.execution.job import RuntimeJob
 
     def show_job(job: RuntimeJob) -> None:
         # IPython shows nothing else once this printer ran, so it shows the static

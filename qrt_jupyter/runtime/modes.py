@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import BackendV2
 
-from . import context
-from .durations import format_duration, parse_duration
-from .errors import InvalidInputError, SessionClosedError
-from .scheduler import PRIORITY_BATCH, PRIORITY_JOB, PRIORITY_SESSION, scheduler_for
-from .transpile import TranspileCache
+from .backends.transpile import TranspileCache
+from .core import current as context
+from .core.durations import format_duration, parse_duration
+from .core.errors import InvalidInputError, SessionClosedError
+from .execution.scheduler import PRIORITY_BATCH, PRIORITY_JOB, PRIORITY_SESSION, scheduler_for
 
 if TYPE_CHECKING:
-    from .jobs import RuntimeJob
+    from .execution.job import RuntimeJob
     from .service import LocalRuntimeService
 
 #: Seconds without jobs (after its first one) after which a session is deactivated.
@@ -41,11 +41,11 @@ def resolve_executor(executor: Any) -> Any:
         return None
     if isinstance(executor, str):
         if executor == "local":
-            from .executors import default_executor
+            from .backends.executors import default_executor
 
             return default_executor()
         if executor in ("processes", "process"):
-            from .executors.process import shared_process_executor
+            from .backends.executors.process import shared_process_executor
 
             return shared_process_executor()
         raise InvalidInputError(
@@ -123,8 +123,8 @@ class Session:
         submit to it (a lost variable, another cell); for another process's session the
         error says so, and ``service.session(id)`` reads what the store knows of it.
         """
+        from .core.store import process_alive
         from .service import LocalRuntimeService
-        from .store import process_alive
 
         mode = _LIVE_MODES.get(session_id)
         if mode is not None:
@@ -345,7 +345,7 @@ class Session:
                 f"{self.state}>")
 
     def _repr_html_(self) -> str:
-        from .display import mode_html
+        from .core.display import mode_html
 
         return mode_html(self)
 

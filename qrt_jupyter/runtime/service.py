@@ -21,19 +21,20 @@ from typing import Any
 
 from qiskit.providers import BackendV2
 
-from . import context, events
 from .backends import CATALOGUE, build_backend, is_noisy
-from .errors import (
+from .backends.executors import default_executor
+from .backends.transpile import TranspileCache
+from .core import current as context
+from .core import events
+from .core.errors import (
     BackendNotFoundError,
     InvalidInputError,
     JobNotFoundError,
     SessionNotFoundError,
 )
-from .executors import default_executor
-from .jobs import RuntimeJob
-from .scheduler import PRIORITY_JOB, scheduler_for
-from .store import Store, default_home
-from .transpile import TranspileCache
+from .core.store import Store, default_home
+from .execution.job import RuntimeJob
+from .execution.scheduler import PRIORITY_JOB, scheduler_for
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: backend object -> weak reference to the service that handed it out (a strong value
@@ -218,7 +219,7 @@ class LocalRuntimeService:
             job_id, self, backend=backend, kind=kind, program=program, session_id=session_id,
             tags=list(tags), inputs=inputs, created=created, owned=True, options=options,
         )
-        from .jobs import _LEVELS
+        from .execution.job import _LEVELS
 
         job._log_threshold = _LEVELS.get(log_level, 30)
         job._work = work
@@ -281,7 +282,7 @@ class LocalRuntimeService:
         load_builtins()
         known = {**registered(), **self._programs}
         if program not in known:
-            from .errors import did_you_mean
+            from .core.errors import did_you_mean
 
             raise InvalidInputError(
                 f"No program named '{program}'.{did_you_mean(program, known)} "
@@ -294,7 +295,7 @@ class LocalRuntimeService:
             resume_from: str | None = None, tags: Sequence[str] = (),
             max_execution_time: float | None = None, log_level: str = "INFO") -> RuntimeJob:
         """Run a program as a job in the background; returns the job at once."""
-        from .codec import to_json
+        from .execution.codec import to_json
         from .primitives.base import resolve_target
         from .programs.context import ProgramContext, split_options
 
@@ -397,7 +398,7 @@ def _summarise(value: Any, to_json: Callable[[Any], Any]) -> Any:
 
 
 def _unknown_backend(name: str, extra: dict) -> str:
-    from .errors import did_you_mean
+    from .core.errors import did_you_mean
 
     names = list(CATALOGUE) + [n for n in extra if n not in CATALOGUE]
     return (

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the store module pulls in the runtime package; import it lazily
-    from qrt_jupyter.runtime.store import Store
+    from qrt_jupyter.runtime.core.store import Store
 
 #: Job and session ids: what the runtime generates; also keeps ids out of paths and SQL.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -99,7 +99,7 @@ class RuntimeManager:
     def preload(self) -> None:
         """Import the store module ahead of the first request; errors wait for that request."""
         try:
-            import qrt_jupyter.runtime.store  # noqa: F401
+            import qrt_jupyter.runtime.core.store  # noqa: F401
         except Exception:  # noqa: BLE001 - reported by the first request instead
             pass
 
@@ -110,7 +110,7 @@ class RuntimeManager:
             with self._open_lock:
                 if self._store is None:
                     try:
-                        from qrt_jupyter.runtime.store import Store, default_home
+                        from qrt_jupyter.runtime.core.store import Store, default_home
 
                         path = self._store_path or default_home() / "store.sqlite"
                         self._store = Store(path)

@@ -13,9 +13,9 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import HTML
 
-from ...runtime.display import job_html, status_badge
-from ...runtime.durations import format_duration
-from ...runtime.events import add_job_listener, remove_job_listener
+from ...runtime.core.display import job_html, status_badge
+from ...runtime.core.durations import format_duration
+from ...runtime.core.events import add_job_listener, remove_job_listener
 
 _COLUMNS = ["job", "program / primitive", "status", "created", "duration", "session", ""]
 

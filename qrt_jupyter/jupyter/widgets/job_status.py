@@ -12,9 +12,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ...runtime.display import status_badge
-from ...runtime.durations import format_duration
-from ...runtime.events import add_job_listener, remove_job_listener
+from ...runtime.core.display import status_badge
+from ...runtime.core.durations import format_duration
+from ...runtime.core.events import add_job_listener, remove_job_listener
 
 
 class JobStatus(widgets.HBox):

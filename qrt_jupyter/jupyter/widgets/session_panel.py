@@ -13,9 +13,9 @@ import ipywidgets as widgets
 
 from ...runtime import Batch, Session
 from ...runtime.backends import CATALOGUE
-from ...runtime.context import default_mode, set_default_mode
-from ...runtime.durations import format_duration
-from ...runtime.errors import QRTError
+from ...runtime.core.current import default_mode, set_default_mode
+from ...runtime.core.durations import format_duration
+from ...runtime.core.errors import QRTError
 
 
 class SessionPanel(widgets.VBox):

@@ -8,11 +8,11 @@ from typing import Any, Generic, TypeVar
 
 from qiskit.providers import BackendV2
 
-from .. import context
 from ..backends import is_aer
-from ..errors import InvalidInputError
+from ..backends.transpile import TranspileCache
+from ..core import current as context
+from ..core.errors import InvalidInputError
 from ..modes import Session
-from ..transpile import TranspileCache
 from .options import OptionsNode, Unset, build_options, jsonable
 
 
@@ -136,7 +136,7 @@ class PrimitiveBase(Generic[_O]):
     def _submit(self, target: Target, work: Callable[[Any], Any], *, kind: str, inputs: dict,
                 chosen: dict, options: Any) -> Any:
         if self._inline_ctx is not None:
-            from ..jobs import run_inline
+            from ..execution.job import run_inline
 
             return run_inline(self._inline_ctx, work, kind=kind)
         max_time = options.max_execution_time

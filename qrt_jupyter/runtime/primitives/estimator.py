@@ -9,7 +9,7 @@ from qiskit.primitives import BaseEstimatorV2, PrimitiveResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPubLike
 
 from ..backends import is_noisy, supports_exact
-from ..jobs import JobContext, RuntimeJob
+from ..execution.job import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .expectation import exact_pub, sampled_pub, shots_for
 from .final_state import backend_allows, rng_for

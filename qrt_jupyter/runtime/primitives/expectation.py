@@ -21,7 +21,7 @@ from qiskit.primitives import DataBin, PubResult
 from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
 
 from ..backends import is_aer
-from ..transpile import CacheEntry, TranspileCache
+from ..backends.transpile import CacheEntry, TranspileCache
 from .binding import ROWS_PER_CALL, binds_for, chunks, value_rows
 from .final_state import FinalStatePlan, draw_counts, plan_for, probabilities, rows_per_call
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
-from ..errors import InvalidOptionError, OptionTypeError, did_you_mean
+from ..core.errors import InvalidOptionError, OptionTypeError, did_you_mean
 
 
 class _UnsetType:

@@ -15,8 +15,8 @@ from qiskit.primitives.backend_sampler_v2 import (
 from qiskit.primitives.containers.sampler_pub import SamplerPubLike
 
 from ..backends import is_noisy
-from ..executors.memory import HexMemory, hex_to_uint64
-from ..jobs import JobContext, RuntimeJob
+from ..backends.executors.memory import HexMemory, hex_to_uint64
+from ..execution.job import JobContext, RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .binding import ROWS_PER_CALL, binds_for, chunks, value_rows
 from .final_state import (

@@ -21,7 +21,7 @@ from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 
 from ..backends import backend_width
-from ..errors import InvalidInputError, InvalidPubError
+from ..core.errors import InvalidInputError, InvalidPubError
 
 
 def _as_list(pubs: Any) -> list:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import codec
-from ..jobs import JobContext
+from ..execution import codec
+from ..execution.job import JobContext
 from ..primitives.base import Target
 from ..primitives.estimator import EstimatorV2
 from ..primitives.options import EstimatorOptions, OptionsNode, SamplerOptions

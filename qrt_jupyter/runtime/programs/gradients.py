@@ -11,7 +11,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterExpression
 
-from ..errors import InvalidInputError
+from ..core.errors import InvalidInputError
 
 SHIFTABLE = frozenset({"rx", "ry", "rz", "p", "u1", "rxx", "ryy", "rzz", "rzx", "phase"})
 GRADIENT_METHODS = ("parameter-shift", "finite-difference", "adjoint", None)

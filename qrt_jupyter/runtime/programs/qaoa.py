@@ -15,7 +15,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from scipy.optimize import minimize
 
-from ..errors import InvalidInputError
+from ..core.errors import InvalidInputError
 from .optimizers import SCIPY_METHODS
 from .registry import program
 

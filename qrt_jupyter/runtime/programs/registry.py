@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInputError, did_you_mean
+from ..core.errors import InvalidInputError, did_you_mean
 
 
 @dataclass(frozen=True)

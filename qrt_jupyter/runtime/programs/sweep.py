@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import codec
-from ..errors import InvalidInputError
+from ..core.errors import InvalidInputError
+from ..execution import codec
 from ..primitives.options import EstimatorOptions, SamplerOptions
 from .registry import program
 
@@ -66,7 +66,7 @@ def _checked(grid: Any, circuit: Any, observables: Any, program: str | None) -> 
     if (circuit is None) == (program is None):
         raise InvalidInputError("sweep: give either 'circuit' or 'program'.")
     if program is not None:
-        from ..programs import load_builtins
+        from . import load_builtins
         from .registry import registered
 
         load_builtins()

@@ -17,7 +17,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 from scipy.optimize import minimize
 
-from ..errors import InvalidInputError
+from ..core.errors import InvalidInputError
 from .gradients import GRADIENT_METHODS, check_parameter_shift, gradient_from, gradient_rows
 from .optimizers import GRADIENT_FREE, SCIPY_METHODS, SPSASettings, spsa_minimize
 from .registry import program

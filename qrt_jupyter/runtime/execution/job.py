@@ -21,17 +21,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 
-from . import codec, events
-from .errors import (
+from ..core import events
+from ..core.errors import (
     JobCancelledError,
     JobError,
     JobTimeoutError,
     QRTError,
 )
-from .store import FINAL_STATES
+from ..core.store import FINAL_STATES
+from . import codec
 
 if TYPE_CHECKING:
-    from .service import LocalRuntimeService
+    from ..service import LocalRuntimeService
 
 JobStatus = Literal["QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED"]
 JOB_FINAL_STATES: tuple[str, ...] = FINAL_STATES
@@ -583,7 +584,7 @@ class RuntimeJob(BasePrimitiveJob):
         return f"<RuntimeJob('{self._job_id}', '{self.primitive_id}', status={self._status})>"
 
     def _repr_html_(self) -> str:
-        from .display import job_html
+        from ..core.display import job_html
 
         return job_html(self)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from qiskit.providers import BackendV2
 from qiskit_aer import AerSimulator
 
-from .errors import BackendNotFoundError, did_you_mean
+from ..core.errors import BackendNotFoundError, did_you_mean
 
 #: Seed of the random calibration data behind the noisy presets, fixed so that a
 #: preset means the same noise model on every machine and in every session.

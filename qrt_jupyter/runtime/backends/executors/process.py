@@ -82,7 +82,8 @@ class _Worker:
     def __init__(self, index: int) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        code = ("import sys; from qrt_jupyter.runtime.executors.process import _worker_entry; "
+        code = ("import sys; "
+                "from qrt_jupyter.runtime.backends.executors.process import _worker_entry; "
                 f"_worker_entry({to_child_r}, {from_child_w})")
         try:
             self.process = subprocess.Popen(
