@@ -49,7 +49,7 @@ def test_long_job_is_running_and_streams_in_the_store(service, monkeypatch: pyte
     job = service.run(program)
     other = Store(service.store.path)  # what another process would read
     try:
-        wait_until(lambda: (other.job_status(job.job_id()) or ("",))[0] == "RUNNING")
+        wait_until(lambda: (other.job_status(job.job_id()) or {}).get("status") == "RUNNING")
         wait_until(lambda: len(other.interim(job.job_id())) == 3)
         assert job._status == "RUNNING"
         gate.set()
@@ -68,9 +68,9 @@ def test_watching_a_running_job_writes_running(service, monkeypatch: pytest.Monk
     job = service.run(lambda ctx: gate.wait(30))
     try:
         wait_until(lambda: job._status == "RUNNING")
-        assert service.store.job_status(job.job_id())[0] == "QUEUED"
+        assert service.store.job_status(job.job_id())["status"] == "QUEUED"
         assert job.status() == "RUNNING"
-        assert service.store.job_status(job.job_id())[0] == "RUNNING"
+        assert service.store.job_status(job.job_id())["status"] == "RUNNING"
     finally:
         gate.set()
     job.result()
@@ -102,7 +102,7 @@ def test_live_after_zero_writes_at_once(service, monkeypatch: pytest.MonkeyPatch
     job = service.run(program)
     try:
         wait_until(lambda: len(service.store.interim(job.job_id())) == 1)
-        assert service.store.job_status(job.job_id())[0] == "RUNNING"
+        assert service.store.job_status(job.job_id())["status"] == "RUNNING"
     finally:
         gate.set()
     job.result()

@@ -47,3 +47,19 @@ def format_duration(seconds: float | None) -> str:
     minutes, sec = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{sec:02d}s" if hours else f"{minutes}m{sec:02d}s"
+
+
+def job_duration(started: float | None, finished: float | None,
+                 now: float | None = None) -> float | None:
+    """Seconds a job has run: to its end, or to ``now`` while it runs; None before it starts.
+
+    The one place that computes it: the job handle, the widgets, the magics and the
+    server's JSON all call this.
+    """
+    if started is None:
+        return None
+    if finished is None:
+        if now is None:
+            return None
+        finished = now
+    return max(0.0, finished - started)

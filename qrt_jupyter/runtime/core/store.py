@@ -398,11 +398,13 @@ class Store:
         rows = self._query(f"SELECT {cols} FROM jobs WHERE id = ?", (job_id,))
         return _decode_job(rows[0]) if rows else None
 
-    def job_status(self, job_id: str) -> tuple[str, str | None, int] | None:
+    def job_status(self, job_id: str) -> dict | None:
+        """status, error, started, finished and cancel_requested of one job (no payloads)."""
         rows = self._query(
-            "SELECT status, error, cancel_requested FROM jobs WHERE id = ?", (job_id,)
+            "SELECT status, error, started, finished, cancel_requested FROM jobs WHERE id = ?",
+            (job_id,),
         )
-        return (rows[0]["status"], rows[0]["error"], rows[0]["cancel_requested"]) if rows else None
+        return rows[0] if rows else None
 
     def job_result(self, job_id: str) -> bytes | None:
         rows = self._query("SELECT result FROM jobs WHERE id = ?", (job_id,))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 
 from ..core import events
+from ..core.durations import job_duration
 from ..core.errors import (
     JobCancelledError,
     JobError,
@@ -282,6 +283,30 @@ class RuntimeJob(BasePrimitiveJob):
         return self._program
 
     @property
+    def options(self) -> dict:
+        """The options the job was submitted with (those that differ from the defaults)."""
+        return dict(self._options)
+
+    @property
+    def started(self) -> float | None:
+        """UNIX time the job started running; None while queued (or never run)."""
+        if not self._owned:
+            self._refresh()
+        return self._started
+
+    @property
+    def finished(self) -> float | None:
+        """UNIX time the job reached its final state; None before."""
+        if not self._owned:
+            self._refresh()
+        return self._finished
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end; while running, so far; None before it starts."""
+        return job_duration(self.started, self.finished, time.time())
+
+    @property
     def creation_date(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self._created, tz=_dt.timezone.utc)
 
@@ -313,7 +338,8 @@ class RuntimeJob(BasePrimitiveJob):
         self._store.reap_orphans()
         row = self._store.job_status(self._job_id)
         if row is not None:
-            self._status, self._error, _ = row
+            self._status, self._error = row["status"], row["error"]
+            self._started, self._finished = row["started"], row["finished"]
 
     def done(self) -> bool:
         return self.status() == "DONE"
