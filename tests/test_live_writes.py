@@ -1,6 +1,6 @@
 """A short job writes RUNNING and its interim results with its final state; a long one live.
 
-jobs.LIVE_AFTER decides: a job still running after it has its RUNNING state and
+Settings.live_after decides: a job still running after it has its RUNNING state and
 interim results written as they happen (other processes and the Jupyter server
 read the store); one that ends sooner records them in its final transaction.
 """
@@ -12,13 +12,22 @@ import threading
 import pytest
 from conftest import measured_bell, wait_until
 
-from qrt_jupyter import SamplerV2
+from qrt_jupyter import LocalRuntimeService, SamplerV2
+from qrt_jupyter.runtime.core.settings import Settings
 from qrt_jupyter.runtime.core.store import Store
-from qrt_jupyter.runtime.execution import job as jobs
 
 
-def test_short_job_is_one_write_after_submission(service, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(jobs, "LIVE_AFTER", 30.0)
+@pytest.fixture
+def service_after(qrt_home):
+    """A service whose jobs go live after the given number of seconds."""
+    def make(live_after: float) -> LocalRuntimeService:
+        return LocalRuntimeService(qrt_home / "store.sqlite",
+                                   settings=Settings(live_after=live_after))
+    return make
+
+
+def test_short_job_is_one_write_after_submission(service_after):
+    service = service_after(30.0)
     sampler = SamplerV2(mode=service.backend("aer_simulator"))
     sampler.run([measured_bell()], shots=10).result()  # warm up
     before = service.store.change_seq()
@@ -35,8 +44,8 @@ def test_short_job_is_one_write_after_submission(service, monkeypatch: pytest.Mo
     assert job.metrics()["timestamps"]["running"] is not None
 
 
-def test_long_job_is_running_and_streams_in_the_store(service, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(jobs, "LIVE_AFTER", 0.05)
+def test_long_job_is_running_and_streams_in_the_store(service_after):
+    service = service_after(0.05)
     gate = threading.Event()
 
     def program(ctx):
@@ -62,15 +71,17 @@ def test_long_job_is_running_and_streams_in_the_store(service, monkeypatch: pyte
         other.close()
 
 
-def test_watching_a_running_job_writes_running(service, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(jobs, "LIVE_AFTER", 30.0)
+def test_reading_a_running_jobs_status_writes_nothing(service_after):
+    service = service_after(30.0)
     gate = threading.Event()
     job = service.run(lambda ctx: gate.wait(30))
     try:
-        wait_until(lambda: job._status == "RUNNING")
+        wait_until(lambda: job.status() == "RUNNING")
+        before = service.store.change_seq()
+        assert [job.status() for _ in range(5)] == ["RUNNING"] * 5
+        assert job.running() and not job.in_final_state()
+        assert service.store.change_seq() == before  # a getter is not a write
         assert service.store.job_status(job.job_id())["status"] == "QUEUED"
-        assert job.status() == "RUNNING"
-        assert service.store.job_status(job.job_id())["status"] == "RUNNING"
     finally:
         gate.set()
     job.result()
@@ -78,8 +89,8 @@ def test_watching_a_running_job_writes_running(service, monkeypatch: pytest.Monk
     assert events == ["QUEUED", "RUNNING", "DONE"]
 
 
-def test_subscribers_get_every_interim_in_order(service, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(jobs, "LIVE_AFTER", 30.0)
+def test_subscribers_get_every_interim_in_order(service_after):
+    service = service_after(30.0)
     seen: list = []
 
     def program(ctx):
@@ -91,8 +102,8 @@ def test_subscribers_get_every_interim_in_order(service, monkeypatch: pytest.Mon
     assert [r["seq"] for r in service.store.interim(job.job_id())] == [0, 1, 2, 3, 4]
 
 
-def test_live_after_zero_writes_at_once(service, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(jobs, "LIVE_AFTER", 0)
+def test_live_after_zero_writes_at_once(service_after):
+    service = service_after(0)
     gate = threading.Event()
 
     def program(ctx):

@@ -149,11 +149,12 @@ def test_isa_circuits_pass_through_untouched(service):
     circuit = QuantumCircuit(2)
     circuit.h(0)
     circuit.cx(0, 1)
-    entry, hit = service._cache_for(backend).lookup(circuit)
+    entry, hit = service.engine.cache_for(backend).lookup(circuit)
     assert not hit and entry.transpiled is False
     # not transpiled: an equal circuit, kept as the cache's own copy
     assert entry.circuit == circuit and entry.circuit is not circuit
-    noisy_entry, _ = service._cache_for(service.backend("aer_noisy_generic_5q")).lookup(circuit)
+    noisy = service.backend("aer_noisy_generic_5q")
+    noisy_entry, _ = service.engine.cache_for(noisy).lookup(circuit)
     assert noisy_entry.transpiled is True
     assert set(noisy_entry.circuit.count_ops()) <= set(
         service.backend("aer_noisy_generic_5q").operation_names)

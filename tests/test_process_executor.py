@@ -151,7 +151,7 @@ def test_error_in_worker_is_job_error(service, executor):
         return ctx.run_circuits([too_wide], None, {"shots": 10})
 
     with Batch(backend=backend, service=service, executor=executor) as batch:
-        job = service.submit(work, kind="program", backend=backend, mode=batch, inputs={},
+        job = service.engine.submit(work, kind="program", backend=backend, mode=batch, inputs={},
                              options={})
         job.wait_for_final_state(60)
     assert job.status() == "ERROR"

@@ -102,7 +102,9 @@ def spinning(service: LocalRuntimeService):
     """A program job running in this process until something cancels it."""
     service.register_program(spin, "spin")
     job = service.run("spin", inputs={"period": 0.05})
-    wait_until(lambda: job.status() == "RUNNING", timeout=10)
+    # the store (what the server reads) says RUNNING once the job is live
+    wait_until(lambda: service.store.job_status(job.job_id())["status"] == "RUNNING",
+               timeout=10)
     yield job
     job.cancel()
 

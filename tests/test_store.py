@@ -291,7 +291,7 @@ def test_one_watcher_serves_every_service_and_lets_unused_ones_go(tmp_path):
     from conftest import slow_circuit
 
     def cancelled_from_the_store(name: str) -> weakref.ref:
-        """Run a job on a new service, cancel it as the sidebar does; the service's ref."""
+        """Run a job on a new service, cancel it as the sidebar does; its engine's ref."""
         service = LocalRuntimeService(tmp_path / name / "store.sqlite")
         job = SamplerV2(mode=service.backend("aer_simulator")).run([slow_circuit()] * 300,
                                                                    shots=200)
@@ -299,7 +299,7 @@ def test_one_watcher_serves_every_service_and_lets_unused_ones_go(tmp_path):
         Store(service.store.path).request_cancel(job.job_id())  # another party's request
         job.wait_for_final_state(60)
         assert job.status() == "CANCELLED"
-        return weakref.ref(service)
+        return weakref.ref(service.engine)
 
     kept = cancelled_from_the_store("a")()  # this one stays referenced
     gone = cancelled_from_the_store("b")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +21,14 @@ from .backends.transpile import TranspileCache
 from .core import current as context
 from .core.durations import format_duration, parse_duration
 from .core.errors import InvalidInputError, SessionClosedError
+from .core.ids import new_session_id
+from .core.store import process_alive
+from .execution.engine import Target, resolve_backend
 from .execution.scheduler import PRIORITY_BATCH, PRIORITY_JOB, PRIORITY_SESSION, scheduler_for
+from .service import LocalRuntimeService
 
 if TYPE_CHECKING:
     from .execution.job import RuntimeJob
-    from .service import LocalRuntimeService
 
 #: Seconds without jobs (after its first one) after which a session is deactivated.
 DEFAULT_TTL = 600.0
@@ -78,19 +80,21 @@ class Session:
     _mode_name = "session"
     _sequential = True
     _priority = PRIORITY_SESSION
+    _group_writes = False
 
     def __init__(self, backend: BackendV2 | str | None = None,
                  max_time: float | str | None = None, *, ttl: float | str | None = DEFAULT_TTL,
                  service: LocalRuntimeService | None = None, executor: Any = None) -> None:
-        from .service import resolve_backend
-
-        self._service, self._backend = resolve_backend(backend, service)
+        engine, self._backend = resolve_backend(
+            backend, service.engine if service is not None else None)
+        self._engine = engine
+        self._service = service if service is not None else LocalRuntimeService.of(engine)
         #: where this mode's jobs run: None for the service's executor
         self._executor = resolve_executor(executor)
         self._scheduler = None if self._executor is None else scheduler_for(self._executor)
         self._max_time = parse_duration(max_time, name="max_time")
         self._ttl = parse_duration(ttl, name="ttl")
-        self._session_id = uuid.uuid4().hex[:20]
+        self._session_id = new_session_id()
         self._created = time.time()
         self._state = "open"  # open | closed | cancelled | expired
         self._reason: str | None = None
@@ -108,11 +112,11 @@ class Session:
         self._last_completed: float | None = None
         self._cache = TranspileCache(self._backend)
         self._tokens: list[Any] = []
-        self._service.store.insert_session(
+        self._engine.store.insert_session(
             self._session_id, mode=self._mode_name, backend=self._backend.name,
             max_time=self._max_time, ttl=self._ttl, created=self._created,
         )
-        self._service._watch_mode(self)
+        self._engine.watch_mode(self)
         _LIVE_MODES[self._session_id] = self
 
     @classmethod
@@ -123,7 +127,6 @@ class Session:
         submit to it (a lost variable, another cell); for another process's session the
         error says so, and ``service.session(id)`` reads what the store knows of it.
         """
-        from .core.store import process_alive
         from .service import LocalRuntimeService
 
         mode = _LIVE_MODES.get(session_id)
@@ -159,6 +162,10 @@ class Session:
 
     def backend(self) -> str:
         return self._backend.name
+
+    def execution_target(self) -> Target:
+        """Where primitives given this mode send their jobs."""
+        return Target(self._engine, self._backend, self, self._cache)
 
     @property
     def max_time(self) -> float | None:
@@ -220,6 +227,12 @@ class Session:
             )
 
     def _refuse_start(self) -> str | None:
+        # checked here, at start, not only by the watcher: a job queued before max_time
+        # must not start a moment after it
+        if self._state in ("open", "closed"):
+            reason = self._expiry_reason()
+            if reason is not None:
+                self._end("expired", f"{self._mode_name.capitalize()} expired: {reason}.")
         if self._state in ("cancelled", "expired"):
             return self._reason or f"The {self._mode_name} was {self._state}."
         return None
@@ -238,7 +251,7 @@ class Session:
     def _job_started(self, job: RuntimeJob) -> None:
         with self._lock:
             self._deactivated = False
-            self._last_started = job._started or time.time()  # the store's start time too
+            self._last_started = job.started or time.time()  # the store's start time too
             if self._started is None:
                 self._started = self._last_started
 
@@ -246,8 +259,7 @@ class Session:
         with self._lock:
             self._active -= 1
             self._last_activity = self._last_completed = time.time()
-            if job._started is not None and job._finished is not None:
-                self._usage += job._finished - job._started
+            self._usage += job.duration or 0.0
 
     def _end(self, state: str, reason: str | None) -> None:
         with self._lock:
@@ -259,11 +271,11 @@ class Session:
             pending = [j for j in self._jobs if not j.in_final_state()]
             if state == "expired":  # a running job finishes, as on IBM Quantum
                 pending = [j for j in pending if not j.running()]
-        self._service.store.update_session(self._session_id, state=state, closed=self._closed_at)
+        self._engine.store.update_session(self._session_id, state=state, closed=self._closed_at)
         if state in ("cancelled", "expired"):
             for job in pending:
                 job._cancel_with(reason or f"The {self._mode_name} was {state}.")
-        if self._service.current_mode_is(self):
+        if context.default_mode() is self:
             context.set_default_mode(None)
 
     def close(self) -> None:
@@ -273,9 +285,9 @@ class Session:
                 return
             self._state = "closed"
             self._closed_at = time.time()
-        self._service.store.update_session(self._session_id, state="closed",
+        self._engine.store.update_session(self._session_id, state="closed",
                                            closed=self._closed_at)
-        if self._service.current_mode_is(self):
+        if context.default_mode() is self:
             context.set_default_mode(None)
 
     def cancel(self) -> None:

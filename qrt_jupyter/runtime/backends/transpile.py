@@ -112,10 +112,15 @@ class TranspileCache:
             if hit:
                 self.hits += 1
         if entry is None:
-            entry = self._build(circuit)
+            built = self._build(circuit)
             with self._lock:
-                entry = self._entries.setdefault(key, entry)
-                self.misses += 1
+                entry = self._entries.setdefault(key, built)
+                # two jobs that built the same structure at once: only the first was a miss
+                hit = entry is not built
+                if hit:
+                    self.hits += 1
+                else:
+                    self.misses += 1
         try:
             self._by_id[id(circuit)] = (weakref.ref(circuit), len(circuit.data), entry)
         except TypeError:
@@ -139,3 +144,28 @@ class TranspileCache:
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "structures": len(self._entries)}
+
+
+class CacheView:
+    """One job's view of a shared cache, counting that job's own hits and misses.
+
+    The jobs of a Batch share their mode's cache and run at once, so the cache's own
+    counters cannot be split per job by subtracting before/after values.
+    """
+
+    def __init__(self, cache: TranspileCache) -> None:
+        self.cache = cache
+        self.backend = cache.backend
+        self.hits = 0
+        self.misses = 0
+
+    def lookup(self, circuit: QuantumCircuit) -> tuple[CacheEntry, bool]:
+        entry, hit = self.cache.lookup(circuit)
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+        return entry, hit
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses}

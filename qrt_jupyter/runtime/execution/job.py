@@ -3,21 +3,25 @@
 A job object is either *owned* (this process runs it: status and results live in
 memory and are written through to the store) or *observed* (loaded from the
 store, perhaps written by another process: every question is answered from the
-store). Both answer the same API, that of qiskit-ibm-runtime's RuntimeJobV2.
+store). Both answer the same API, that of qiskit-ibm-runtime's RuntimeJobV2, and
+both are built whole by the constructor.
+
+Reading a job's status never writes. A store that cannot be written (another
+process holding the write lock, a full disk) never leaves a job hanging: the job
+ends in memory, ``result()`` answers, and the final state (with every interim result
+not yet stored) is written with retries once the store can take it.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import heapq
-import itertools
 import json
 import logging
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 
@@ -29,22 +33,20 @@ from ..core.errors import (
     JobTimeoutError,
     QRTError,
 )
-from ..core.store import FINAL_STATES
+from ..core.ids import JOB_FINAL_STATES, JobStatus
 from . import codec
+from .context import ExecutionContext
+from .final_write import QUICK_RETRIES, FinalWrite
+from .live_writer import live_writer
+from .subscribers import Subscriber
 
 if TYPE_CHECKING:
-    from ..service import LocalRuntimeService
+    from .engine import Engine
 
-JobStatus = Literal["QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED"]
-JOB_FINAL_STATES: tuple[str, ...] = FINAL_STATES
+__all__ = ["JOB_FINAL_STATES", "JobStatus", "RuntimeJob"]
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 log = logging.getLogger("qrt_jupyter")
-
-#: Seconds a job runs before its RUNNING state and interim results are written to the store
-#: as they happen. A job that ends sooner writes them in the transaction of its final state
-#: (one write instead of three or more); 0 writes everything at once, as it happens.
-LIVE_AFTER = 0.05
 
 
 class _Cancelled(BaseException):
@@ -65,159 +67,24 @@ def _iso(ts: float | None) -> str | None:
     return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).isoformat()
 
 
-#: seconds a subscriber's thread gathers interim results before delivering them
-COALESCE = 0.02
-
-
-class _Subscriber:
-    """Delivers one subscriber's interim results in order, on its own thread.
-
-    A slow or failing subscriber then neither slows the job nor the other
-    subscribers; nothing is dropped, because the queue only grows until delivered.
-    """
-
-    def __init__(self, job: RuntimeJob, callback: Callable[[str, Any], Any],
-                 backlog: list[Any]) -> None:
-        self.job = job
-        self.callback = callback
-        self._items: list[Any] = list(backlog)
-        self._cv = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, daemon=True,
-                                        name=f"qrt-stream-{job.job_id()[:8]}")
-        self._thread.start()
-
-    def push(self, item: Any) -> None:
-        with self._cv:
-            self._items.append(item)
-            if len(self._items) == 1:
-                # wake the thread only for the first waiting item: it then gathers
-                # what arrives within COALESCE, so a fast loop costs one thread
-                # switch per batch rather than one per publish
-                self._cv.notify()
-
-    def close(self) -> None:
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-
-    def wait(self, timeout: float | None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _loop(self) -> None:
-        name = getattr(self.callback, "__qualname__", repr(self.callback))
-        while True:
-            with self._cv:
-                while not self._items and not self._closed:
-                    self._cv.wait()
-                if not self._items:
-                    return
-                if not self._closed:
-                    self._cv.wait(COALESCE)  # close() cuts the wait short
-                items, self._items = self._items, []
-            for item in items:
-                try:
-                    self.callback(self.job.job_id(), item)
-                except Exception as exc:  # noqa: BLE001 - reported, never fatal
-                    self.job._log_internal(
-                        "WARNING", f"interim-result subscriber {name} raised {exc!r}; "
-                        "the job and the other subscribers go on"
-                    )
-
-
-class _LiveWriter:
-    """Writes RUNNING (and the interim results so far) of jobs still running after LIVE_AFTER.
-
-    One daemon thread per process; it sleeps until the earliest watched job is due, so a
-    stream of short jobs costs one wake-up per LIVE_AFTER, not one per job.
-    """
-
-    def __init__(self) -> None:
-        self._cv = threading.Condition()
-        self._heap: list[tuple[float, int, RuntimeJob]] = []
-        self._count = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, job: RuntimeJob) -> None:
-        due = time.monotonic() + LIVE_AFTER
-        with self._cv:
-            heapq.heappush(self._heap, (due, next(self._count), job))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, daemon=True,
-                                                name="qrt-live-writer")
-                self._thread.start()
-            elif self._heap[0][2] is job:
-                self._cv.notify()  # due before everything the thread waits for
-
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                while not self._heap:
-                    self._cv.wait()
-                due, _, job = self._heap[0]
-                delay = due - time.monotonic()
-                if delay > 0:
-                    self._cv.wait(delay)
-                    continue
-                heapq.heappop(self._heap)
-            try:
-                job._go_live()
-            except Exception as exc:  # noqa: BLE001 - the job's final write still follows
-                log.warning("could not record job %s as running: %r", job.job_id(), exc)
-            job = None  # waiting for the next, keep no finished job (nor its service) alive
-
-
-_live_writer = _LiveWriter()
-
-
-class JobContext:
-    """What running code (a primitive or a program) may do with its job."""
-
-    def __init__(self, job: RuntimeJob, executor: Any, backend: Any) -> None:
-        self.job = job
-        self.executor = executor
-        self.backend = backend
-        self.metrics: dict[str, Any] = {}
-        self.quantum_seconds = 0.0
-
-    @property
-    def cancelled(self) -> bool:
-        return self.job._cancel_event.is_set()
-
-    def check(self) -> None:
-        """Stop here if the job was cancelled or ran out of time."""
-        self.job._check()
-
-    def publish(self, obj: Any) -> int:
-        """Send an interim result to every subscriber and the store; returns its sequence."""
-        self.check()
-        return self.job._publish(obj)
-
-    def log(self, message: str, level: str = "INFO") -> None:
-        self.job._log_internal(level.upper(), str(message))
-
-    def run_circuits(self, circuits: list, parameter_binds: list[dict] | None,
-                     run_options: dict[str, Any]) -> Any:
-        """Run circuits through the job's executor, counting the time as usage."""
-        self.check()
-        start = time.perf_counter()
-        try:
-            return self.executor.run_circuits(self.backend, circuits, parameter_binds, run_options)
-        finally:
-            self.quantum_seconds += time.perf_counter() - start
-
-
 class RuntimeJob(BasePrimitiveJob):
     """A job of the local runtime, as returned by ``run()`` and ``service.job()``."""
 
-    def __init__(self, job_id: str, service: LocalRuntimeService, *, backend: Any,
-                 kind: str, program: str | None, session_id: str | None,
-                 tags: list[str], inputs: dict, created: float, owned: bool,
-                 options: dict | None = None) -> None:
+    def __init__(self, job_id: str, engine: Engine, *, backend: Any, kind: str,
+                 program: str | None, session_id: str | None, tags: list[str], inputs: dict,
+                 created: float, options: dict | None = None,
+                 status: JobStatus = "QUEUED", error: str | None = None,
+                 started: float | None = None, finished: float | None = None,
+                 work: Callable[[ExecutionContext], Any] | None = None, mode: Any = None,
+                 executor: Any = None, scheduler: Any = None,
+                 max_execution_time: float | None = None,
+                 log_level: str = "WARNING") -> None:
+        """``work`` given: a job this process runs (with its mode, executor and
+        scheduler); without: a job read from the store, with its stored state."""
         super().__init__(job_id)
-        self._service = service
-        self._store = service.store
+        self._engine = engine
+        self._store = engine.store
+        self._settings = engine.settings
         self._backend = backend
         self._kind = kind
         self._program = program
@@ -226,32 +93,34 @@ class RuntimeJob(BasePrimitiveJob):
         self._inputs = inputs
         self._options = options or {}
         self._created = created
-        self._owned = owned
+        self._owned = work is not None
         self._lock = threading.RLock()
         self._done = threading.Event()
         self._cancel_event = threading.Event()
         self._cancel_reason = "Cancelled by the user."
-        self._status: str = "QUEUED"
-        self._error: str | None = None
+        self._status: str = status
+        self._error: str | None = error
         self._result: Any = None
-        self._started: float | None = None
-        self._finished: float | None = None
+        self._started: float | None = started
+        self._finished: float | None = finished
         self._metrics: dict[str, Any] = {}
         self._interim: list[Any] = []
-        self._subscribers: list[_Subscriber] = []
-        self._log_threshold = _LEVELS["WARNING"]
-        self._max_execution_time: float | None = None
-        self._work: Callable[[JobContext], Any] | None = None
+        self._subscribers: list[Subscriber] = []
+        self._log_threshold = _LEVELS.get(log_level, 30)
+        self._max_execution_time = max_execution_time
+        self._work = work
+        self._mode = mode
+        self._executor = executor
+        self._scheduler = scheduler
         self._task: Any = None
-        self._mode: Any = None
-        self._executor: Any = None
-        self._scheduler: Any = None
-        self._ctx: JobContext | None = None
-        self._inline_calls = 0
-        #: RUNNING and interim results are in the store (see LIVE_AFTER)
+        self._ctx: ExecutionContext | None = None
+        #: interim results are written as they are published (see Settings.live_after)
         self._live = False
+        self._running_written = False
         self._finishing = False
+        #: interim results published and not yet in the store, oldest first
         self._pending_interim: list[tuple[int, float, bytes, str]] = []
+        self._store_trouble: str | None = None
 
     # -- identity -----------------------------------------------------------
     def job_id(self) -> str:
@@ -313,7 +182,7 @@ class RuntimeJob(BasePrimitiveJob):
     def backend(self) -> Any:
         if isinstance(self._backend, str):
             try:
-                return self._service.backend(self._backend)
+                return self._engine.backend(self._backend)
             except QRTError:
                 return self._backend
         return self._backend
@@ -323,19 +192,13 @@ class RuntimeJob(BasePrimitiveJob):
 
     # -- status -------------------------------------------------------------
     def status(self) -> JobStatus:
-        if self._owned:
-            if self._status == "RUNNING" and not self._live:
-                # Someone is watching: let the store (read by other processes and the
-                # Jupyter server) say RUNNING too, rather than after LIVE_AFTER.
-                self._go_live()
-            return self._status  # type: ignore[return-value]
-        self._refresh()
+        if not self._owned:
+            self._refresh()
         return self._status  # type: ignore[return-value]
 
     def _refresh(self) -> None:
         if self._status in JOB_FINAL_STATES:
             return
-        self._store.reap_orphans()
         row = self._store.job_status(self._job_id)
         if row is not None:
             self._status, self._error = row["status"], row["error"]
@@ -431,7 +294,7 @@ class RuntimeJob(BasePrimitiveJob):
             self._refresh()
             if self._status in JOB_FINAL_STATES:
                 return False
-            owner = self._service._live_job(self._job_id)
+            owner = self._engine.live_job(self._job_id)
             if owner is not None:
                 return owner._cancel_with(reason)
             self._store.request_cancel(self._job_id)
@@ -442,7 +305,7 @@ class RuntimeJob(BasePrimitiveJob):
             self._cancel_reason = reason
             self._cancel_event.set()
             queued = self._status == "QUEUED"
-        scheduler = self._scheduler or self._service._scheduler
+        scheduler = self._scheduler or self._engine.scheduler
         if queued and self._task is not None and scheduler.remove(self._task):
             self._finish("CANCELLED", error=reason)
         return True
@@ -454,7 +317,7 @@ class RuntimeJob(BasePrimitiveJob):
             threading.Thread(target=self._poll_stream, args=(callback,), daemon=True).start()
             return
         with self._lock:
-            sub = _Subscriber(self, callback, self._interim)
+            sub = Subscriber(self, callback, self._interim, self._settings.coalesce)
             self._subscribers.append(sub)
             if self._status in JOB_FINAL_STATES:
                 sub.close()
@@ -486,22 +349,49 @@ class RuntimeJob(BasePrimitiveJob):
         summary = json.dumps(codec.to_json(obj), default=repr)
         with self._lock:
             seq = len(self._interim)
-            if self._live:
-                self._store.add_interim(self._job_id, [(seq, at, payload, summary)])
-            else:
-                self._pending_interim.append((seq, at, payload, summary))
+            self._pending_interim.append((seq, at, payload, summary))
             self._interim.append(obj)
             for sub in self._subscribers:
                 sub.push(obj)
+            if self._live:
+                self._write_pending()
         return seq
+
+    def _write_pending(self) -> None:
+        """Write RUNNING (once) and the interim results not yet stored, in order.
+
+        Called with the lock held. A failed write keeps them pending: the next publish,
+        or the final write, tries again; nothing is dropped.
+        """
+        pending = self._pending_interim
+        try:
+            if not self._running_written:
+                self._store.mark_running(self._job_id, self._started, interim=pending)
+                self._running_written = True
+            elif pending:
+                self._store.add_interim(self._job_id, pending)
+        except Exception as exc:  # noqa: BLE001 - kept pending: the final write retries
+            self._store_trouble = str(exc)
+            return
+        self._pending_interim = []
 
     # -- logs ---------------------------------------------------------------
     def _log_internal(self, level: str, message: str) -> None:
         if _LEVELS.get(level, 20) < self._log_threshold:
             return
-        self._store.add_logs(self._job_id, [(time.time(), level, message)])
+        try:
+            self._store.add_logs(self._job_id, [(time.time(), level, message)])
+        except Exception as exc:  # noqa: BLE001 - a log line is not worth failing a job for
+            log.warning("job %s: could not store a log line (%s): %s", self._job_id, exc,
+                        message)
 
     # -- running (owned jobs only) ------------------------------------------
+    def _enqueue(self, priority: int, *, lane: str | None = None,
+                 sequential: bool = False) -> None:
+        """Put the job on its scheduler's queue."""
+        self._task = self._scheduler.submit(self._execute, priority=priority, lane=lane,
+                                            sequential=sequential, job_id=self._job_id)
+
     def _check(self) -> None:
         if self._cancel_event.is_set():
             raise _Cancelled()
@@ -522,14 +412,14 @@ class RuntimeJob(BasePrimitiveJob):
         with self._lock:
             self._started = time.time()
             self._status = "RUNNING"
-        if LIVE_AFTER > 0:
-            _live_writer.watch(self)
+        if self._settings.live_after > 0:
+            live_writer.watch(self, self._settings.live_after)
         else:
             self._go_live()
         if self._mode is not None:
             self._mode._job_started(self)
         events.emit("running", self)
-        ctx = JobContext(self, self._executor, self.backend())
+        ctx = ExecutionContext(self, self._executor, self.backend())
         self._ctx = ctx
         try:
             result = self._work(ctx)  # type: ignore[misc]
@@ -549,19 +439,17 @@ class RuntimeJob(BasePrimitiveJob):
             self._finish("DONE", result=result)
 
     def _go_live(self) -> None:
-        """Write RUNNING and the interim results so far; later ones are written as published."""
+        """From now on interim results are written as they are published."""
         with self._lock:
             if self._live or self._finishing or self._status != "RUNNING":
                 return
             self._live = True
-            pending, self._pending_interim = self._pending_interim, []
-            self._store.mark_running(self._job_id, self._started, interim=pending)
+            self._write_pending()
 
     def _finish(self, status: str, *, result: Any = None, error: str | None = None) -> None:
+        """Record the final state: in the store if it can be written, in memory always."""
         with self._lock:
             self._finishing = True
-            pending, self._pending_interim = self._pending_interim, []
-            unwritten_start = None if self._live else self._started
         finished = time.time()
         ctx = self._ctx
         metrics: dict[str, Any] = {
@@ -571,11 +459,12 @@ class RuntimeJob(BasePrimitiveJob):
                 "finished": _iso(finished),
             },
             "usage": {
-                "seconds": (finished - self._started) if self._started else 0.0,
+                "seconds": job_duration(self._started, finished) or 0.0,
                 "quantum_seconds": ctx.quantum_seconds if ctx else 0.0,
             },
         }
         if ctx is not None:
+            metrics["transpile_cache"] = ctx.cache_stats()
             metrics.update(ctx.metrics)
         blob = None
         if status == "DONE":
@@ -585,10 +474,14 @@ class RuntimeJob(BasePrimitiveJob):
                 status, error = "ERROR", f"The result could not be stored: {exc!r}"
         if status == "CANCELLED":
             self._log_internal("WARNING", error or "Cancelled.")
-        self._store.finish_job(
-            self._job_id, status=status, at=finished, metrics=codec.to_json(metrics),
-            error=error, result=blob, started=unwritten_start, interim=pending,
-        )
+        final = FinalWrite(self, status, finished, codec.to_json(metrics), error, blob)
+        if not final.attempt(QUICK_RETRIES):
+            # The job ends now, in memory, saying why; the store gets the same state
+            # (and every interim result it lacks) as soon as it can be written.
+            status, error = "ERROR", final.failure_message()
+            result = None
+            final.status, final.error, final.result = status, error, None
+            final.retry_in_background(self._settings.final_write_patience)
         with self._lock:
             self._status = status
             self._error = error
@@ -606,6 +499,20 @@ class RuntimeJob(BasePrimitiveJob):
         events.emit("finished", self)
         self._work = None
 
+    def _abandon(self, reason: str) -> None:
+        """The process is exiting: write what becomes of a job that will never finish.
+
+        Queued jobs are CANCELLED, running ones ERROR, at once (not when another
+        process reaps them later).
+        """
+        with self._lock:
+            if self._status in JOB_FINAL_STATES or self._finishing:
+                return
+            self._finishing = True
+            status = "CANCELLED" if self._status == "QUEUED" else "ERROR"
+            self._status, self._error = status, reason
+        FinalWrite(self, status, time.time(), {}, reason, None).attempt(())
+
     def __repr__(self) -> str:
         return f"<RuntimeJob('{self._job_id}', '{self.primitive_id}', status={self._status})>"
 
@@ -615,71 +522,4 @@ class RuntimeJob(BasePrimitiveJob):
         return job_html(self)
 
 
-class _InlineContext:
-    """A program's context as seen by a primitive the program runs inline.
 
-    Circuit runs, cancellation and max_execution_time go to the program's job;
-    the primitive's own progress messages are dropped, and its metrics are kept
-    apart, so the program's interim stream holds only what the program publishes.
-    """
-
-    def __init__(self, parent: Any) -> None:
-        self._parent = parent
-        self.metrics: dict[str, Any] = {}
-        self.backend = parent.backend
-
-    def check(self) -> None:
-        self._parent.check()
-
-    def publish(self, obj: Any) -> int:
-        self._parent.check()
-        return -1
-
-    def log(self, message: str, level: str = "INFO") -> None:
-        self._parent.log(message, level)
-
-    def run_circuits(self, circuits: list, parameter_binds: list[dict] | None,
-                     run_options: dict[str, Any]) -> Any:
-        return self._parent.run_circuits(circuits, parameter_binds, run_options)
-
-
-class CompletedJob(BasePrimitiveJob):
-    """The already-finished job a primitive returns when run inside a program."""
-
-    def __init__(self, job_id: str, result: Any, metrics: dict[str, Any]) -> None:
-        super().__init__(job_id)
-        self._result = result
-        self._metrics = metrics
-
-    def result(self, timeout: float | None = None) -> Any:
-        return self._result
-
-    def status(self) -> JobStatus:
-        return "DONE"
-
-    def done(self) -> bool:
-        return True
-
-    def running(self) -> bool:
-        return False
-
-    def cancelled(self) -> bool:
-        return False
-
-    def in_final_state(self) -> bool:
-        return True
-
-    def cancel(self) -> bool:
-        return False
-
-    def metrics(self) -> dict[str, Any]:
-        return dict(self._metrics)
-
-
-def run_inline(parent: Any, work: Callable[[Any], Any], *, kind: str) -> CompletedJob:
-    """Run a primitive's work now, inside the program job that ``parent`` belongs to."""
-    ctx = _InlineContext(parent)
-    result = work(ctx)
-    parent.job._inline_calls += 1
-    return CompletedJob(f"{parent.job.job_id()}-{kind}-{parent.job._inline_calls}", result,
-                        ctx.metrics)

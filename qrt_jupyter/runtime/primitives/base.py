@@ -3,47 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from qiskit.providers import BackendV2
 
 from ..backends import is_aer
-from ..backends.transpile import TranspileCache
 from ..core import current as context
-from ..core.errors import InvalidInputError
-from ..modes import Session
+from ..execution.completed import run_inline
+from ..execution.engine import Target, resolve_target
 from .options import OptionsNode, Unset, build_options, jsonable
-
-
-@dataclass
-class Target:
-    """Where a primitive's jobs go: service, backend, mode (or None) and transpile cache."""
-
-    service: Any
-    backend: BackendV2
-    mode: Session | None
-    cache: TranspileCache
-
-
-def resolve_target(mode: Any) -> Target:
-    from ..service import LocalRuntimeService, resolve_backend
-
-    if mode is None:
-        mode = context.current_mode()
-    if isinstance(mode, Session):
-        return Target(mode.service, mode._backend, mode, mode._cache)
-    if mode is None or isinstance(mode, (str, BackendV2)):
-        service, backend = resolve_backend(mode, None)
-        return Target(service, backend, None, service._cache_for(backend))
-    if isinstance(mode, LocalRuntimeService):
-        backend = mode.backend("aer_simulator")
-        return Target(mode, backend, None, mode._cache_for(backend))
-    raise InvalidInputError(
-        f"mode must be a Session, a Batch, a backend or a backend name, not "
-        f"{type(mode).__name__}."
-    )
-
 
 _DEFAULTS: dict[type, dict[str, Any]] = {}
 _O = TypeVar("_O", bound=OptionsNode)
@@ -92,10 +60,6 @@ class PrimitiveBase(Generic[_O]):
 
     _options_class: type[_O]
     _options: _O
-    #: set on primitives a program gets from its context: their work runs inside the
-    #: program's own job instead of queueing behind it in the same session lane
-    _inline_ctx: Any = None
-    _inline_target: Target | None = None
 
     def _init_mode(self, mode: Any) -> None:
         # Bind to the current Session/Batch at construction, as qiskit-ibm-runtime does;
@@ -129,19 +93,17 @@ class PrimitiveBase(Generic[_O]):
         self._options = build_options(self._options_class, value)
 
     def _target(self) -> Target:
-        if self._inline_target is not None:
-            return self._inline_target
         return resolve_target(self._mode)
 
     def _submit(self, target: Target, work: Callable[[Any], Any], *, kind: str, inputs: dict,
                 chosen: dict, options: Any) -> Any:
-        if self._inline_ctx is not None:
-            from ..execution.job import run_inline
-
-            return run_inline(self._inline_ctx, work, kind=kind)
+        if target.context is not None:
+            # made by a program's context: the work runs inside the program's own job
+            # (which holds its session's turn) instead of queueing behind it
+            return run_inline(target.context, work, kind=kind, backend=target.backend)
         max_time = options.max_execution_time
         callback = options.environment.callback
-        return target.service.submit(
+        return target.engine.submit(
             work, kind=kind, backend=target.backend, mode=target.mode, inputs=inputs,
             options=chosen, tags=options.environment.job_tags,
             log_level=options.environment.log_level,

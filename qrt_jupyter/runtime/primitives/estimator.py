@@ -9,7 +9,8 @@ from qiskit.primitives import BaseEstimatorV2, PrimitiveResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPubLike
 
 from ..backends import is_noisy, supports_exact
-from ..execution.job import JobContext, RuntimeJob
+from ..execution.context import ExecutionContext
+from ..execution.job import RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .expectation import exact_pub, sampled_pub, shots_for
 from .final_state import backend_allows, rng_for
@@ -56,11 +57,11 @@ class EstimatorV2(PrimitiveBase[EstimatorOptions], BaseEstimatorV2):
         if seed is Unset:
             seed = options.simulator.seed_simulator
         runopts = run_options(options, target.backend, seed)
-        cache = target.cache
+        shared_cache = target.cache
         final_state_ok = backend_allows(target.backend, runopts)
 
-        def work(ctx: JobContext) -> PrimitiveResult:
-            hits0, misses0 = cache.hits, cache.misses
+        def work(ctx: ExecutionContext) -> PrimitiveResult:
+            cache = ctx.cache(shared_cache)
             rng = rng_for(runopts) if final_state_ok else None
             results = []
             for i, pub in enumerate(coerced):
@@ -75,7 +76,7 @@ class EstimatorV2(PrimitiveBase[EstimatorOptions], BaseEstimatorV2):
                     results.append(sampled_pub(ctx, entry, cache, pub,
                                                shots_for(pub.precision), runopts, rng))
                 ctx.publish({"kind": "progress", "pub": i, "done": i + 1, "of": len(coerced)})
-            cache_stats = {"hits": cache.hits - hits0, "misses": cache.misses - misses0}
+            cache_stats = cache.stats()
             ctx.metrics.update({
                 "transpile_cache": cache_stats, "options_applied": chosen,
                 "options_not_applied": not_applied, "num_pubs": len(coerced),

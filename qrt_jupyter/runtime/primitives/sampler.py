@@ -16,7 +16,8 @@ from qiskit.primitives.containers.sampler_pub import SamplerPubLike
 
 from ..backends import is_noisy
 from ..backends.executors.memory import HexMemory, hex_to_uint64
-from ..execution.job import JobContext, RuntimeJob
+from ..execution.context import ExecutionContext
+from ..execution.job import RuntimeJob
 from .base import PrimitiveBase, options_report, run_options
 from .binding import ROWS_PER_CALL, binds_for, chunks, value_rows
 from .final_state import (
@@ -56,12 +57,12 @@ class SamplerV2(PrimitiveBase[SamplerOptions], BaseSamplerV2):
         chosen, not_applied = options_report(options, SAMPLER_APPLIED)
         seed = options.simulator.seed_simulator
         runopts = run_options(options, target.backend, seed)
-        cache = target.cache
+        shared_cache = target.cache
         backend_noisy = is_noisy(target.backend)
         final_state_ok = backend_allows(target.backend, runopts)
 
-        def work(ctx: JobContext) -> PrimitiveResult:
-            hits0, misses0 = cache.hits, cache.misses
+        def work(ctx: ExecutionContext) -> PrimitiveResult:
+            cache = ctx.cache(shared_cache)
             rng = rng_for(runopts) if final_state_ok else None
             results = []
             shots_from = []
@@ -71,7 +72,7 @@ class SamplerV2(PrimitiveBase[SamplerOptions], BaseSamplerV2):
                 results.append(result)
                 shots_from.append(source)
                 ctx.publish({"kind": "progress", "pub": i, "done": i + 1, "of": len(coerced)})
-            cache_stats = {"hits": cache.hits - hits0, "misses": cache.misses - misses0}
+            cache_stats = cache.stats()
             ctx.metrics.update({
                 "transpile_cache": cache_stats, "options_applied": chosen,
                 "options_not_applied": not_applied, "num_pubs": len(coerced),
@@ -93,7 +94,7 @@ class SamplerV2(PrimitiveBase[SamplerOptions], BaseSamplerV2):
                             options=options)
 
 
-def _sample_pub(ctx: JobContext, cache: Any, pub: Any, runopts: dict,
+def _sample_pub(ctx: ExecutionContext, cache: Any, pub: Any, runopts: dict,
                 rng: np.random.Generator | None) -> tuple[SamplerPubResult, str]:
     """The PUB's result, and where its shots came from ("final_state" or "simulator")."""
     entry, _hit = cache.lookup(pub.circuit)
@@ -134,7 +135,7 @@ def final_state_plan(entry: Any) -> FinalStatePlan | None:
     return plan
 
 
-def _sample_final_state(ctx: JobContext, plan: FinalStatePlan, pub: Any, rows: np.ndarray,
+def _sample_final_state(ctx: ExecutionContext, plan: FinalStatePlan, pub: Any, rows: np.ndarray,
                         runopts: dict, rng: np.random.Generator, meas_info: list,
                         arrays: dict[str, np.ndarray]) -> None:
     """One probe run per chunk of rows; the shots are drawn here."""
@@ -148,7 +149,7 @@ def _sample_final_state(ctx: JobContext, plan: FinalStatePlan, pub: Any, rows: n
                 arrays[item.creg_name][part.start + r] = packed
 
 
-def _sample_simulator(ctx: JobContext, circuit: Any, pub: Any, rows: np.ndarray,
+def _sample_simulator(ctx: ExecutionContext, circuit: Any, pub: Any, rows: np.ndarray,
                       runopts: dict, meas_info: list, max_num_bytes: int,
                       arrays: dict[str, np.ndarray], fast: bool) -> None:
     """The simulator's own shots, one memory word per shot."""

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..execution import codec
-from ..execution.job import JobContext
-from ..primitives.base import Target
+from ..execution.context import ExecutionContext
+from ..execution.engine import Target
 from ..primitives.estimator import EstimatorV2
 from ..primitives.options import EstimatorOptions, OptionsNode, SamplerOptions
 from ..primitives.sampler import SamplerV2
@@ -45,13 +45,13 @@ def split_options(options: Mapping[str, Any] | None) -> tuple[dict, dict]:
 class ProgramContext:
     """Passed as ``ctx`` to ``fn(ctx, **inputs)``."""
 
-    def __init__(self, job_ctx: JobContext, target: Target, *, estimator_options: dict,
+    def __init__(self, job_ctx: ExecutionContext, target: Target, *, estimator_options: dict,
                  sampler_options: dict, resume_from: str | None) -> None:
         self._job_ctx = job_ctx
         self._target = target
         self._estimator_options = estimator_options
         self._sampler_options = sampler_options
-        self._store = target.service.store
+        self._store = target.engine.store
         self._last_checkpoint: Any = None
         if resume_from is not None:
             blob = self._store.last_checkpoint(resume_from)
@@ -77,35 +77,34 @@ class ProgramContext:
         """Stop here if the job was cancelled or ran out of time."""
         self._job_ctx.check()
 
-    def _bind(self, primitive: Any, backend: Any) -> Any:
+    def _inline_target(self, backend: Any) -> Target:
+        """Where a primitive made here sends its work: into this job, at once."""
         target = self._target
         if backend is not None:
-            backend_obj = target.service.backend(backend)
+            backend_obj = target.engine.backend(backend)
             if backend_obj is not target.backend:
-                target = Target(target.service, backend_obj, None,
-                                target.service._cache_for(backend_obj))
-        primitive._inline_ctx = self._job_ctx if backend is None else _OtherBackend(
-            self._job_ctx, target.backend)
-        primitive._inline_target = target
-        return primitive
+                return Target(target.engine, backend_obj, None,
+                              target.engine.cache_for(backend_obj), context=self._job_ctx)
+        return Target(target.engine, target.backend, target.mode, target.cache,
+                      context=self._job_ctx)
 
     def estimator(self, options: OptionsNode | Mapping[str, Any] | None = None, *,
                   backend: Any = None) -> EstimatorV2:
         """An EstimatorV2 running inside this job, with the job's options then ``options``."""
-        est = EstimatorV2(mode=self._target.backend, options=self._estimator_options)
+        est = EstimatorV2(mode=self._inline_target(backend), options=self._estimator_options)
         if options:
             est.options.update(**(options.to_dict(only_set=True)
                                   if isinstance(options, OptionsNode) else options))
-        return self._bind(est, backend)
+        return est
 
     def sampler(self, options: OptionsNode | Mapping[str, Any] | None = None, *,
                 backend: Any = None) -> SamplerV2:
         """A SamplerV2 running inside this job, with the job's options then ``options``."""
-        sam = SamplerV2(mode=self._target.backend, options=self._sampler_options)
+        sam = SamplerV2(mode=self._inline_target(backend), options=self._sampler_options)
         if options:
             sam.options.update(**(options.to_dict(only_set=True)
                                   if isinstance(options, OptionsNode) else options))
-        return self._bind(sam, backend)
+        return sam
 
     def publish(self, obj: Any) -> int:
         """Send an interim result; raises once the job is cancelled, so loops stop."""
@@ -129,37 +128,6 @@ class ProgramContext:
     def metrics(self) -> dict[str, Any]:
         return self._job_ctx.metrics
 
-
-class _OtherBackend:
-    """Inline context whose circuit runs go to another backend than the job's own."""
-
-    def __init__(self, parent: JobContext, backend: Any) -> None:
-        self._parent = parent
-        self.job = parent.job
-        self.backend = backend
-        self.metrics = parent.metrics
-
-    @property
-    def cancelled(self) -> bool:
-        return self._parent.cancelled
-
-    def check(self) -> None:
-        self._parent.check()
-
-    def publish(self, obj: Any) -> int:
-        return self._parent.publish(obj)
-
-    def log(self, message: str, level: str = "INFO") -> None:
-        self._parent.log(message, level)
-
-    def run_circuits(self, circuits: list, parameter_binds: list[dict] | None,
-                     run_options: dict[str, Any]) -> Any:
-        import time
-
-        self.check()
-        start = time.perf_counter()
-        try:
-            return self._parent.executor.run_circuits(self.backend, circuits, parameter_binds,
-                                                      run_options)
-        finally:
-            self._parent.quantum_seconds += time.perf_counter() - start
+    def add_quantum_seconds(self, seconds: float) -> None:
+        """Count simulation time spent outside the primitives (e.g. adjoint gradients)."""
+        self._job_ctx.add_quantum_seconds(seconds)

@@ -122,7 +122,7 @@ def vqe(ctx: Any, ansatz: QuantumCircuit, hamiltonian: SparsePauliOp,
         if adjoint is not None:
             t0 = time.perf_counter()
             energy, grad = adjoint(ansatz, hamiltonian, x)
-            ctx._job_ctx.quantum_seconds += time.perf_counter() - t0
+            ctx.add_quantum_seconds(time.perf_counter() - t0)
             out = (float(energy), 0.0, np.asarray(grad))
             state["nfev"] += 1
         else:
