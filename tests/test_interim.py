@@ -105,6 +105,9 @@ def test_three_concurrent_jobs_in_a_batch_lose_and_duplicate_nothing(service):
         side_by_side = min(3, service.executor.capacity)
         wait_until(lambda: sum(len(j.interim_results()) == 1 for j in jobs) == side_by_side)
         assert sum(j.status() == "RUNNING" for j in jobs) == side_by_side
+        # and live: their interim results are written as they are published
+        wait_until(lambda: sum(len(stored(service, j.job_id())) == 1 for j in jobs)
+                   == side_by_side)
         _GATES["go"].set()
         assert [j.result(timeout=30) for j in jobs] == [n] * 3
     spans = sorted((rows[1]["at"], rows[-1]["at"])
