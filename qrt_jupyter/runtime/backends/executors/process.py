@@ -196,7 +196,15 @@ class ProcessExecutor:
             self._spawn()
 
     def _pick(self) -> _Worker:
-        """The worker with the fewest calls in flight (calls to one worker are pipelined)."""
+        """The worker with the fewest calls in flight (calls to one worker are pipelined).
+
+        An idle worker whose process has exited (killed, out of memory) is replaced
+        first, so that a job is never sent to a process that is gone.
+        """
+        with self._lock:
+            gone = [w for w in self._all if w.inflight == 0 and w.exitcode() is not None]
+        for worker in gone:
+            self._retire(worker)
         with self._lock:
             if not self._all:
                 raise RuntimeError("The process executor was closed.")
