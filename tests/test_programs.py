@@ -23,6 +23,7 @@ from qrt_jupyter.runtime.core.errors import (
     InvalidOptionError,
     JobError,
     JobNotFoundError,
+    JobTimeoutError,
 )
 from qrt_jupyter.runtime.execution import codec
 
@@ -148,8 +149,10 @@ def test_run_returns_at_once_and_runs_in_the_background(service):
     assert time.perf_counter() - t0 < 5.0
     wait_until(lambda: job.interim_results() == ["started"])
     assert job.status() == "RUNNING"
-    time.sleep(0.2)
-    assert job.status() == "RUNNING"  # still waiting on the gate: run() did not block on it
+    # the program waits on its gate in the background: no result until it is released
+    with pytest.raises(JobTimeoutError):
+        job.result(timeout=0.05)
+    assert job.status() == "RUNNING" and job.interim_results() == ["started"]
     _GATES["bg"].set()
     assert job.result(timeout=20) == "released"
     assert job.status() == "DONE"
@@ -221,9 +224,12 @@ def test_cancel_stops_a_loop_that_publishes_forever(service):
     assert time.perf_counter() - t0 < 2.0
     assert job.status() == "CANCELLED"
     count = len(job.interim_results())
-    time.sleep(0.2)
-    assert len(job.interim_results()) == count  # nothing published after the stop
+    # the job's thread has left the loop: what it published is all in the store, in order,
+    # and the cancellation was recorded after the last of it
+    stored = [r["seq"] for r in service.store.interim(job.job_id())]
+    assert stored == list(range(count))
     assert job.interim_results() == list(range(count))
+    assert [e["status"] for e in service.store.job_events(job.job_id())][-1] == "CANCELLED"
     assert job.cancel() is False
 
 

@@ -28,6 +28,7 @@ from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
 from qrt_jupyter import Batch, LocalRuntimeService, SamplerV2, Session
+from qrt_jupyter.runtime.execution import watcher
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -500,7 +501,8 @@ async def test_post_without_token_or_with_bad_xsrf_is_refused(
     code, _ = await api("jobs", jid, "cancel", method="POST", headers=forged)
     assert code == 403
 
-    await asyncio.sleep(0.5)  # twice the watcher's interval: nothing was cancelled
+    # the owner's watcher has looked at the store twice since: nothing was cancelled
+    assert await asyncio.to_thread(watcher.wait_ticks, 2, 10.0)
     assert spinning.status() == "RUNNING"
     assert service.store.get_job(jid)["cancel_requested"] == 0
 
