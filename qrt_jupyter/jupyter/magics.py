@@ -235,8 +235,8 @@ class QRTMagics(Magics):
         jobs = self.service.jobs(limit=args.limit, session_id=session_id, status=args.status)
         rows = []
         for job in jobs:
-            duration = (format_duration(job._finished - job._started)
-                        if job._started and job._finished else "-")
+            duration = (format_duration(job.duration) if job.finished is not None
+                        else "-")
             rows.append((job.job_id(), job.primitive_id, job.status(),
                          job.creation_date.astimezone().strftime("%H:%M:%S"), duration,
                          job.session_id or "-"))
@@ -249,7 +249,7 @@ class QRTMagics(Magics):
         interim = job.interim_results()
         print(f"status {job.status()}  usage {metrics.get('usage', {}).get('seconds', 0):.3f} s  "
               f"transpile cache {metrics.get('transpile_cache', {})}")
-        applied = metrics.get("options_applied") or job._options
+        applied = metrics.get("options_applied") or job.options
         print(f"options applied: {applied or 'defaults'}")
         if metrics.get("options_not_applied"):
             print(f"options NOT applied: {metrics['options_not_applied']}")
@@ -394,7 +394,7 @@ def _register_formatters(ipython: Any) -> None:
         # IPython shows nothing else once this printer ran, so it shows the static
         # view itself where no widget frontend is known
         if not widgets_live():
-            display({"text/html": job._repr_html_(), "text/plain": repr(job)}, raw=True)
+            display({"text/html": job_html(job), "text/plain": repr(job)}, raw=True)
             return
         from .widgets import JobStatus
 

@@ -17,20 +17,20 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qrt_jupyter.runtime.core.durations import job_duration
+from qrt_jupyter.runtime.core.ids import ID_PATTERN, JOB_FINAL_STATES, JOB_STATUSES
+
 if TYPE_CHECKING:  # the store module pulls in the runtime package; import it lazily
     from qrt_jupyter.runtime.core.store import Store
 
-#: Job and session ids: what the runtime generates; also keeps ids out of paths and SQL.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-JOB_STATUSES = ("QUEUED", "RUNNING", "DONE", "ERROR", "CANCELLED")
-FINAL_STATUSES = ("DONE", "ERROR", "CANCELLED")
+#: the runtime's own id pattern and status words (runtime.core imports no Qiskit)
+FINAL_STATUSES = JOB_FINAL_STATES
 SESSION_STATES = ("open", "all")
 MAX_LIMIT = 500
 #: Newest jobs listed in a session's detail (the counts cover all of them).
@@ -281,10 +281,7 @@ class RuntimeManager:
     @staticmethod
     def _job_model(row: dict, now: float) -> dict[str, Any]:
         started, finished = row["started"], row["finished"]
-        if started is None:
-            duration = None
-        else:
-            duration = (finished if finished is not None else now) - started
+        duration = job_duration(started, finished, now)
         return {
             "id": row["id"],
             "session_id": row["session_id"],

@@ -77,11 +77,9 @@ class JobMonitor(widgets.VBox):
         cancel_buttons: dict[str, widgets.Button] = {}
         view_buttons: dict[str, widgets.Button] = {}
         rows: list[dict[str, Any]] = []
-        now = time.time()
         for job in jobs:
             status = job.status()
-            started, finished = job._started, job._finished
-            duration = format_duration((finished or now) - started) if started else "-"
+            duration = format_duration(job.duration) if job.started is not None else "-"
             view = widgets.Button(description=job.job_id()[:12] + "…", tooltip=job.job_id(),
                                   layout=widgets.Layout(width="185px"))
             view.on_click(lambda _b, job=job: self.show_job(job))

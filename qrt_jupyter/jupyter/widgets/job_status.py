@@ -7,7 +7,6 @@ extra and works the same for primitives and programs.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import ipywidgets as widgets
@@ -51,11 +50,8 @@ class JobStatus(widgets.HBox):
     def refresh(self) -> None:
         status = self.job.status()
         self.badge.value = status_badge(status)
-        started, finished = self.job._started, self.job._finished
-        if started is None:
-            timing = "waiting"
-        else:
-            timing = format_duration((finished or time.time()) - started)
+        duration = self.job.duration
+        timing = "waiting" if duration is None else format_duration(duration)
         self.label.value = (f"&nbsp;<code>{self.job.job_id()}</code> "
                             f"{self.job.primitive_id} · {timing}")
         if status == "DONE" and self.progress.layout.visibility == "visible":

@@ -29,8 +29,8 @@ def job_html(job: Any) -> str:
         ("session", html.escape(job.session_id or "-")),
         ("created", html.escape(job.creation_date.isoformat(timespec="seconds"))),
     ]
-    if job._started and job._finished:
-        rows.append(("duration", format_duration(job._finished - job._started)))
+    if job.finished is not None:
+        rows.append(("duration", format_duration(job.duration)))
     if status == "ERROR":
         rows.append(("error", html.escape(job.error_message() or "")))
     if status == "DONE":
