@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .runtime.programs import program
 
-__version__ = "0.1.0"
+from .version import __version__
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {

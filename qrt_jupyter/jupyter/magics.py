@@ -299,7 +299,7 @@ class QRTMagics(Magics):
         import qiskit
         import qiskit_aer
 
-        from .. import __version__
+        from ..version import __version__
 
         try:
             import psutil

@@ -30,6 +30,7 @@ from ..core.settings import DEFAULT_SETTINGS, Settings
 from ..core.store import Store, default_home
 from . import watcher
 from .context import ExecutionContext
+from .final_write import abandon
 from .job import RuntimeJob
 from .protocols import Mode, TargetSource
 from .scheduler import PRIORITY_JOB, Scheduler, scheduler_for
@@ -250,7 +251,7 @@ def _record_unfinished_jobs() -> None:
     """
     for job in list(_LIVE_JOBS.values()):
         try:
-            job._abandon("The process exited before the job finished; run the job again.")
+            abandon(job, "The process exited before the job finished; run the job again.")
         except Exception:  # noqa: BLE001 - exiting: record what can be recorded
             pass
 

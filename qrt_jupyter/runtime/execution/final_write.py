@@ -80,3 +80,18 @@ class FinalWrite:
 
         threading.Thread(target=loop, daemon=True,
                          name=f"qrt-final-write-{self.job.job_id()[:8]}").start()
+
+
+def abandon(job: RuntimeJob, reason: str) -> None:
+    """The process is exiting: write what becomes of a job that will never finish.
+
+    Queued jobs are CANCELLED, running ones ERROR, at once (not when another process
+    reaps them later).
+    """
+    with job._lock:
+        if job._status in ("DONE", "ERROR", "CANCELLED") or job._finishing:
+            return
+        job._finishing = True
+        status = "CANCELLED" if job._status == "QUEUED" else "ERROR"
+        job._status, job._error = status, reason
+    FinalWrite(job, status, time.time(), {}, reason, None).attempt(())

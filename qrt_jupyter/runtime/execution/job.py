@@ -38,7 +38,7 @@ from . import codec
 from .context import ExecutionContext
 from .final_write import QUICK_RETRIES, FinalWrite
 from .live_writer import live_writer
-from .subscribers import Subscriber
+from .subscribers import Subscriber, poll_stored
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -314,27 +314,13 @@ class RuntimeJob(BasePrimitiveJob):
     def stream_results(self, callback: Callable[[str, Any], Any]) -> None:
         """Call ``callback(job_id, interim)`` for every interim result, past and future."""
         if not self._owned:
-            threading.Thread(target=self._poll_stream, args=(callback,), daemon=True).start()
+            threading.Thread(target=poll_stored, args=(self, callback), daemon=True).start()
             return
         with self._lock:
             sub = Subscriber(self, callback, self._interim, self._settings.coalesce)
             self._subscribers.append(sub)
             if self._status in JOB_FINAL_STATES:
                 sub.close()
-
-    def _poll_stream(self, callback: Callable[[str, Any], Any]) -> None:
-        seq = -1
-        while True:
-            final = self.in_final_state()
-            for row in self._store.interim(self._job_id, since=seq):
-                seq = row["seq"]
-                try:
-                    callback(self._job_id, codec.decode(row["payload"]))
-                except Exception as exc:  # noqa: BLE001
-                    log.warning("interim-result subscriber raised %r", exc)
-            if final:
-                return
-            time.sleep(0.1)
 
     def interim_results(self) -> list[Any]:
         """Every interim result published so far, in order."""
@@ -498,20 +484,6 @@ class RuntimeJob(BasePrimitiveJob):
         self._done.set()
         events.emit("finished", self)
         self._work = None
-
-    def _abandon(self, reason: str) -> None:
-        """The process is exiting: write what becomes of a job that will never finish.
-
-        Queued jobs are CANCELLED, running ones ERROR, at once (not when another
-        process reaps them later).
-        """
-        with self._lock:
-            if self._status in JOB_FINAL_STATES or self._finishing:
-                return
-            self._finishing = True
-            status = "CANCELLED" if self._status == "QUEUED" else "ERROR"
-            self._status, self._error = status, reason
-        FinalWrite(self, status, time.time(), {}, reason, None).attempt(())
 
     def __repr__(self) -> str:
         return f"<RuntimeJob('{self._job_id}', '{self.primitive_id}', status={self._status})>"

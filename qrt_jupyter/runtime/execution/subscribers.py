@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import codec
+
 if TYPE_CHECKING:
     from .job import RuntimeJob
+
+log = logging.getLogger("qrt_jupyter")
 
 
 class Subscriber:
@@ -68,3 +74,20 @@ class Subscriber:
                     )
 
 
+
+
+def poll_stored(job: RuntimeJob, callback: Callable[[str, Any], Any],
+                interval: float = 0.1) -> None:
+    """Deliver the stored interim results of a job another process runs, until it ends."""
+    seq = -1
+    while True:
+        final = job.in_final_state()
+        for row in job._store.interim(job.job_id(), since=seq):
+            seq = row["seq"]
+            try:
+                callback(job.job_id(), codec.decode(row["payload"]))
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                log.warning("interim-result subscriber raised %r", exc)
+        if final:
+            return
+        time.sleep(interval)

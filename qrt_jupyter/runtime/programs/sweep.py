@@ -66,10 +66,9 @@ def _checked(grid: Any, circuit: Any, observables: Any, program: str | None) -> 
     if (circuit is None) == (program is None):
         raise InvalidInputError("sweep: give either 'circuit' or 'program'.")
     if program is not None:
-        from . import load_builtins
+        # the built-ins are loaded together (programs.load_builtins), sweep with them
         from .registry import registered
 
-        load_builtins()
         known = registered()
         if program not in known:
             raise InvalidInputError(f"sweep: no program named '{program}'.")
