@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -20,125 +19,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from ..errors import StoreError
+from .failures import write_error
+from .process import this_process
+from .reaper import reap_orphans
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
-#: Written to ``PRAGMA application_id``: "QRT1". Identifies the file as ours.
-APPLICATION_ID = 0x51525431
-FINAL_STATES = ("DONE", "ERROR", "CANCELLED")
 #: Seconds the flusher thread gathers grouped job records before writing them.
 FLUSH_DELAY = 0.002
-
-_SCHEMA_V1 = """
-CREATE TABLE counter (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-INSERT INTO counter (id, seq) VALUES (1, 0);
-CREATE TABLE sessions (
-    id TEXT PRIMARY KEY,
-    mode TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    max_time REAL,
-    ttl REAL,
-    state TEXT NOT NULL,
-    created REAL NOT NULL,
-    closed REAL,
-    owner TEXT NOT NULL,
-    changed INTEGER NOT NULL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE jobs (
-    id TEXT PRIMARY KEY,
-    session_id TEXT,
-    kind TEXT NOT NULL,
-    program TEXT,
-    backend TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    tags TEXT NOT NULL DEFAULT '[]',
-    inputs TEXT NOT NULL DEFAULT '{}',
-    options TEXT NOT NULL DEFAULT '{}',
-    metrics TEXT NOT NULL DEFAULT '{}',
-    error TEXT,
-    owner TEXT NOT NULL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    result BLOB,
-    changed INTEGER NOT NULL
-);
-CREATE INDEX jobs_session ON jobs (session_id, created);
-CREATE INDEX jobs_created ON jobs (created);
-CREATE INDEX jobs_changed ON jobs (changed);
-CREATE TABLE job_events (
-    job_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX job_events_job ON job_events (job_id);
-CREATE TABLE job_logs (
-    job_id TEXT NOT NULL,
-    at REAL NOT NULL,
-    level TEXT NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX job_logs_job ON job_logs (job_id);
-CREATE TABLE interim (
-    job_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at REAL NOT NULL,
-    payload BLOB NOT NULL,
-    summary TEXT NOT NULL,
-    PRIMARY KEY (job_id, seq)
-);
-"""
-
-_CHECKPOINTS_V2 = """
-CREATE TABLE checkpoints (
-    job_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    at REAL NOT NULL,
-    payload BLOB NOT NULL,
-    PRIMARY KEY (job_id, seq)
-);
-"""
-
-#: MIGRATIONS[i] brings a store from schema version i to i + 1.
-MIGRATIONS: list[str] = [_SCHEMA_V1, _CHECKPOINTS_V2]
-SCHEMA_VERSION = len(MIGRATIONS)
-
 
 def default_home() -> Path:
     return Path(os.environ.get("QRT_HOME") or Path.home() / ".qrt").expanduser()
 
-
-def _process_start(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return "?"
-
-
-def this_process() -> str:
-    """host:pid:start — identifies a process even after its pid is reused."""
-    pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
-
-
-def process_alive(owner: str) -> bool:
-    """Whether the process that wrote ``owner`` still runs (unknown hosts count as alive)."""
-    try:
-        host, pid_text, start = owner.rsplit(":", 2)
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return start == "?" or _process_start(pid) == start
 
 
 class Store:
@@ -246,8 +138,15 @@ class Store:
                     self._write_jobs(conn, pending, seq)
                 yield conn, seq
                 conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                # SQLite rolls back by itself on a full disk or an I/O error: a second
+                # ROLLBACK would hide the cause behind "no transaction is active"
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise write_error(self.path, exc) from exc
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             if pending:
                 del pending[:]
@@ -544,32 +443,7 @@ class Store:
     # -- processes that died ---------------------------------------------------
     def reap_orphans(self) -> int:
         """Mark jobs and sessions whose owning process is gone; returns jobs marked."""
-        rows = self._query(
-            "SELECT id, owner FROM jobs WHERE status IN ('QUEUED', 'RUNNING') AND owner != ?",
-            (self.owner,),
-        )
-        dead = [r for r in rows if not process_alive(r["owner"])]
-        now = time.time()
-        for r in dead:
-            pid = r["owner"].rsplit(":", 2)[1]
-            message = (
-                f"The process that ran this job (pid {pid}) exited before the job finished; "
-                "run the job again."
-            )
-            with self._tx() as (conn, seq):
-                conn.execute(
-                    "UPDATE jobs SET status = 'ERROR', error = ?, finished = ?, changed = ?"
-                    " WHERE id = ? AND status IN ('QUEUED', 'RUNNING')",
-                    (message, now, seq, r["id"]),
-                )
-                conn.execute("INSERT INTO job_events VALUES (?, 'ERROR', ?)", (r["id"], now))
-        sessions = self._query(
-            "SELECT id, owner FROM sessions WHERE state = 'open' AND owner != ?", (self.owner,)
-        )
-        for s in sessions:
-            if not process_alive(s["owner"]):
-                self.update_session(s["id"], state="closed", closed=now)
-        return len(dead)
+        return reap_orphans(self)
 
     # -- counts for dashboards (the Jupyter server's sidebar API) --------------
     def count_matching_jobs(self, *, session_id: str | None = None,
