@@ -215,6 +215,8 @@ def test_idle_ttl_deactivates_and_the_next_job_reactivates(two_workers):
     wait_until(lambda: session.status() == "Pending", timeout=5)
     assert session.state == "open" and session.details()["active"] is False
     assert service.session(session.session_id)["state"] == "open"
+    # written to the store, so the sidebar and other processes see it too
+    assert service.session(session.session_id)["active"] == 0
 
     blockers = [slow_sampler_job(backend, shots=100, pubs=n) for n in (10, 30)]
     wait_until(lambda: all(b.status() == "RUNNING" for b in blockers))
@@ -223,6 +225,7 @@ def test_idle_ttl_deactivates_and_the_next_job_reactivates(two_workers):
     assert again.result()
     assert session.status() == "In progress, accepting new jobs"  # until idle for 2 s again
     assert session.details()["active"] is True
+    assert service.session(session.session_id)["active"] == 1
     for job in [*blockers, queued]:
         assert job.result()
     assert events(service, again.job_id())["RUNNING"] > events(service, queued.job_id())["RUNNING"]

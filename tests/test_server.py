@@ -39,7 +39,7 @@ JOB_KEYS = {
 JOB_DETAIL_KEYS = JOB_KEYS | {"metrics", "options", "inputs", "logs", "events", "interim",
                               "last_seq"}
 SESSION_KEYS = {
-    "id", "mode", "backend", "state", "created", "closed", "max_time", "ttl", "age",
+    "id", "mode", "backend", "state", "active", "created", "closed", "max_time", "ttl", "age",
     "started", "remaining", "jobs",
 }
 

@@ -204,6 +204,16 @@ class Session:
                 return
             if self._active == 0 and time.time() - self._last_activity >= self._ttl:
                 self._deactivated = True
+            else:
+                return
+        self._record_active(False)
+
+    def _record_active(self, active: bool) -> None:
+        """Write (de)activation to the store: other processes and the sidebar read it."""
+        try:
+            self._engine.store.update_session(self._session_id, active=int(active))
+        except Exception:  # noqa: BLE001 - the session's own state is what counts here
+            pass
 
     def _tick(self) -> None:
         """Called by the service's watcher: enforce max_time and the idle TTL."""
@@ -250,7 +260,10 @@ class Session:
 
     def _job_started(self, job: RuntimeJob) -> None:
         with self._lock:
-            self._deactivated = False
+            reactivated, self._deactivated = self._deactivated, False
+        if reactivated:
+            self._record_active(True)
+        with self._lock:
             self._last_started = job.started or time.time()  # the store's start time too
             if self._started is None:
                 self._started = self._last_started

@@ -201,6 +201,8 @@ class RuntimeManager:
             "mode": row["mode"],
             "backend": row["backend"],
             "state": row["state"],
+            # an open session idle past its TTL is deactivated until its next job starts
+            "active": bool(row.get("active", 1)),
             "created": row["created"],
             "closed": row["closed"],
             "max_time": max_time,

@@ -81,6 +81,12 @@ CREATE TABLE checkpoints (
 );
 """
 
+#: v3: a session's deactivation (idle past its TTL) is recorded, so that the sidebar and
+#: other processes see what the owning notebook sees
+_SESSION_ACTIVE_V3 = """
+ALTER TABLE sessions ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+"""
+
 #: MIGRATIONS[i] brings a store from schema version i to i + 1.
-MIGRATIONS: list[str] = [_SCHEMA_V1, _CHECKPOINTS_V2]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _CHECKPOINTS_V2, _SESSION_ACTIVE_V3]
 SCHEMA_VERSION = len(MIGRATIONS)
