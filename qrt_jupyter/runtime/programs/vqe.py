@@ -105,7 +105,7 @@ def vqe(ctx: Any, ansatz: QuantumCircuit, hamiltonian: SparsePauliOp,
     adjoint = None
     if gradient == "adjoint":
         _check_adjoint(precision, ctx.backend)
-        from ..gradients.adjoint import adjoint_value_and_gradient
+        from ..gradients import adjoint_value_and_gradient
 
         adjoint = adjoint_value_and_gradient
 
