@@ -170,20 +170,10 @@ def test_runtime_imports_nothing_from_jupyter():
     assert bad == []
 
 
-#: modules still over the limit, with the size they may not grow past; each is to be split
-#: (adjoint: compilation and kernels) and then removed here
-OVERSIZED_TO_SPLIT = {
-    "qrt_jupyter/runtime/gradients/adjoint.py": 814,
-}
-
-
 def test_no_module_over_500_lines():
     long = {str(p.relative_to(PACKAGE.parent)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 500}
-    grown = {name: n for name, n in long.items() if n > OVERSIZED_TO_SPLIT.get(name, 500)}
-    assert grown == {}
-    # a module that was split leaves this list, so the list only ever shrinks
-    assert set(OVERSIZED_TO_SPLIT) <= set(long)
+    assert long == {}
 
 
 @pytest.mark.parametrize("module", [
