@@ -23,15 +23,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# the runtime's own id pattern, status words and duration (runtime.core loads no Qiskit)
 from qrt_jupyter.runtime.core.durations import job_duration
 from qrt_jupyter.runtime.core.ids import ID_PATTERN, JOB_FINAL_STATES, JOB_STATUSES
 
-if TYPE_CHECKING:  # the store module pulls in the runtime package; import it lazily
+if TYPE_CHECKING:  # opened lazily: a store that fails to open or import answers 503
     from qrt_jupyter.runtime.core.store import Store
 
-#: the runtime's own id pattern and status words (runtime.core imports no Qiskit)
-FINAL_STATUSES = JOB_FINAL_STATES
-SESSION_STATES = ("open", "all")
+#: the ``state`` filter of GET sessions
+SESSION_FILTERS = ("open", "all")
 MAX_LIMIT = 500
 #: Newest jobs listed in a session's detail (the counts cover all of them).
 SESSION_JOB_LIST_LIMIT = 200
@@ -149,7 +149,7 @@ class RuntimeManager:
 
     # -- sessions ----------------------------------------------------------------
     def sessions(self, state: str = "open", limit: int = 50) -> dict[str, Any]:
-        if state not in SESSION_STATES:
+        if state not in SESSION_FILTERS:
             raise BadRequest(f"state must be 'open' or 'all', not {state!r}.")
         check_limit(limit)
         self._reap()
@@ -174,7 +174,7 @@ class RuntimeManager:
         check_id(session_id, "session")
         self._reap(force=True)
         row = self._session_row(session_id)
-        if row["state"] != "open":
+        if row["state"] not in ("open", "inactive"):  # a deactivated session still ends
             raise Conflict(
                 f"Session {session_id} is {row['state']}; only an open session can be "
                 f"{'closed' if how == 'close' else 'cancelled'}."
@@ -196,13 +196,16 @@ class RuntimeManager:
         remaining = None
         if max_time is not None:
             remaining = max_time if started is None else max(0.0, max_time - (now - started))
+        # an open session idle past its TTL is deactivated until its next job starts; the
+        # store's column (schema v3) is read with .get so an older row reads as active
+        active = bool(row.get("active", 1))
+        state = "inactive" if row["state"] == "open" and not active else row["state"]
         return {
             "id": row["id"],
             "mode": row["mode"],
             "backend": row["backend"],
-            "state": row["state"],
-            # an open session idle past its TTL is deactivated until its next job starts
-            "active": bool(row.get("active", 1)),
+            "state": state,
+            "active": active,
             "created": row["created"],
             "closed": row["closed"],
             "max_time": max_time,
@@ -264,7 +267,7 @@ class RuntimeManager:
         """Write a cancel request; the owning kernel's watcher cancels the job within ~0.2 s."""
         check_id(job_id)
         row = self._job_row(job_id)
-        if row["status"] in FINAL_STATUSES:
+        if row["status"] in JOB_FINAL_STATES:
             raise Conflict(f"Job {job_id} is already {row['status']}; it cannot be cancelled.")
         self.store.request_cancel(job_id)
         self._reap(force=True)  # a job whose kernel died is ended here, not left RUNNING
