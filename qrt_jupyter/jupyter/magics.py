@@ -30,7 +30,7 @@ from ..runtime.core.current import (
     set_default_mode,
     set_default_options,
 )
-from ..runtime.core.display import job_html, status_badge
+from ..runtime.core.display import job_html, mode_html, status_badge
 from ..runtime.core.durations import format_duration
 from ..runtime.core.errors import QRTError, did_you_mean
 from ..runtime.primitives.options import EstimatorOptions, SamplerOptions
@@ -216,7 +216,7 @@ class QRTMagics(Magics):
             panel = SessionPanel(mode.service, session=mode)
             display(panel)
             return None
-        display(HTML(mode._repr_html_()))
+        display(HTML(mode_html(mode)))
         return None
 
     def _cmd_jobs(self, args: argparse.Namespace) -> None:
