@@ -105,3 +105,66 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' Did you mean ...?' suffix, or '' when nothing is close."""
     guess = nearest(name, candidates)
     return f" Did you mean '{guess}'?" if guess else ""
+
+
+# -- the store cannot be written: what happened, which file, and the fix ------------------
+def _folder_of(path: object) -> str:
+    from pathlib import Path
+
+    return str(Path(path).parent)  # type: ignore[arg-type]
+
+
+class _StoreWriteError(StoreError):
+    """A store write failed for a reason outside qrt_jupyter; ``path`` is the store file."""
+
+    def __init__(self, path: object, detail: str = "") -> None:
+        from pathlib import Path
+
+        self.path = Path(path)  # type: ignore[arg-type]
+        self.detail = detail
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        raise NotImplementedError
+
+    def _cause(self) -> str:
+        return f" ({self.detail})" if self.detail else ""
+
+    def __reduce__(self):  # the message is built from path and detail: pickle those
+        return type(self), (self.path, self.detail)
+
+
+class StoreFullError(_StoreWriteError):
+    """The disk that holds the store has no space left."""
+
+    def _message(self) -> str:
+        return (
+            f"The disk holding QRT_HOME ({_folder_of(self.path)}) is full: free space or set "
+            f"QRT_HOME to another folder. {self.path} could not be written{self._cause()}; "
+            "jobs already written can still be read."
+        )
+
+
+class StoreBusyError(_StoreWriteError):
+    """Another process held the store's write lock for longer than the busy timeout."""
+
+    def _message(self) -> str:
+        return (
+            f"{self.path} is locked by another process for longer than the busy timeout"
+            f"{self._cause()}: try again when that process has finished writing, or give "
+            "the store a longer busy_timeout."
+        )
+
+
+class StoreReadOnlyError(_StoreWriteError):
+    """The store file or its folder cannot be written (permissions, a read-only mount)."""
+
+    def _message(self) -> str:
+        return (
+            f"{self.path} is read-only{self._cause()}: the file or its folder "
+            f"{_folder_of(self.path)} cannot be written, so jobs can be read but not written. "
+            "Make the folder writable, or set QRT_HOME to a writable folder."
+        )
+
+
+__all__ += ["StoreFullError", "StoreBusyError", "StoreReadOnlyError"]
