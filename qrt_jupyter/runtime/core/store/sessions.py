@@ -34,6 +34,14 @@ class SessionRecords(Connection):
                 (*fields.values(), seq, session_id),
             )
 
+    def set_session_active(self, session_id: str, active: bool) -> None:
+        """Record a session's deactivation (``False``) or reactivation, in one transaction."""
+        with self._tx() as (conn, seq):
+            conn.execute(
+                "UPDATE sessions SET active = ?, changed = ? WHERE id = ?",
+                (int(bool(active)), seq, session_id),
+            )
+
     def get_session(self, session_id: str) -> dict | None:
         rows = self._query("SELECT * FROM sessions WHERE id = ?", (session_id,))
         return rows[0] if rows else None
