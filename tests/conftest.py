@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -136,3 +137,27 @@ def ip(qrt_home: Path, clean_defaults: None):
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "qrt_jupyter")
     return shell
+
+
+def write_v2_store(path: Path) -> None:
+    """A store file as qrt_jupyter with schema v2 wrote it: session s2 with job j2."""
+    from qrt_jupyter.runtime.core.store import APPLICATION_ID, MIGRATIONS
+
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for script in MIGRATIONS[:2]:
+        conn.executescript(script)
+    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    conn.execute("PRAGMA user_version=2")
+    conn.execute(
+        "INSERT INTO sessions (id, mode, backend, max_time, ttl, state, created, owner, changed)"
+        " VALUES ('s2', 'session', 'aer_simulator', 60.0, 5.0, 'open', 1.0, 'h:1:1', 1)")
+    conn.execute(
+        "INSERT INTO jobs (id, session_id, kind, backend, status, created, finished, tags,"
+        " owner, result, changed) VALUES ('j2', 's2', 'sampler', 'aer_simulator', 'DONE',"
+        " 1.0, 2.0, '[\"v2\"]', 'h:1:1', x'0102', 1)")
+    conn.execute("INSERT INTO job_events VALUES ('j2', 'DONE', 2.0)")
+    conn.execute("INSERT INTO checkpoints VALUES ('j2', 0, 1.5, x'ff')")
+    conn.execute("UPDATE counter SET seq = 1")
+    conn.commit()
+    conn.close()

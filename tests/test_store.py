@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import bell, measured_bell, param_circuit, wait_until
+from conftest import bell, measured_bell, param_circuit, wait_until, write_v2_store
 
 from qrt_jupyter import EstimatorV2, LocalRuntimeService, SamplerV2, Session
 from qrt_jupyter.errors import (
@@ -335,20 +335,8 @@ def test_session_from_id_of_another_process_says_where_it_runs(qrt_home):
 
 
 def test_a_v2_store_opens_and_upgrades_to_v3_keeping_its_rows(tmp_path):
-    from qrt_jupyter.runtime.core.store import MIGRATIONS
-
     path = tmp_path / "v2.sqlite"
-    conn = sqlite3.connect(path)
-    for script in MIGRATIONS[:2]:
-        conn.executescript(script)
-    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    conn.execute("PRAGMA user_version=2")
-    conn.execute("INSERT INTO sessions (id, mode, backend, state, created, owner, changed)"
-                 " VALUES ('s2', 'session', 'aer_simulator', 'closed', 1.0, 'h:1:1', 1)")
-    conn.execute("INSERT INTO jobs (id, kind, backend, status, created, owner, changed)"
-                 " VALUES ('j2', 'sampler', 'aer_simulator', 'DONE', 1.0, 'h:1:1', 1)")
-    conn.commit()
-    conn.close()
+    write_v2_store(path)
     store = Store(path)
     try:
         assert store.get_session("s2")["active"] == 1  # the new column, with its default

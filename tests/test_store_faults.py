@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import measured_bell
+from conftest import measured_bell, write_v2_store
 
 from qrt_jupyter import LocalRuntimeService, SamplerV2
 from qrt_jupyter.errors import StoreBusyError, StoreError, StoreFullError, StoreReadOnlyError
-from qrt_jupyter.runtime.core.store import APPLICATION_ID, MIGRATIONS, Store
+from qrt_jupyter.runtime.core.store import Store
 
 
 # -- real faults -----------------------------------------------------------------------------
@@ -285,12 +284,7 @@ def test_no_store_can_be_created_in_a_read_only_folder(small_disk):
 
 def test_a_migration_that_cannot_be_written_is_a_clear_error(small_disk):
     path = small_disk / "store.sqlite"
-    conn = sqlite3.connect(path)
-    for script in MIGRATIONS[:2]:
-        conn.executescript(script)
-    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    conn.execute("PRAGMA user_version=2")
-    conn.close()
+    write_v2_store(path)
     before = path.read_bytes()
     _remount_read_only(small_disk)
     with pytest.raises(StoreReadOnlyError, match="upgrading it from schema v2 to v3"):

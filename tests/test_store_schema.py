@@ -8,31 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import write_v2_store
 
 from qrt_jupyter.errors import StoreError
 from qrt_jupyter.runtime.core.store import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, Store
-
-
-def _v2_store(path: Path) -> None:
-    """A store file as qrt_jupyter with schema v2 wrote it: a session with a job."""
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    for script in MIGRATIONS[:2]:
-        conn.executescript(script)
-    conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-    conn.execute("PRAGMA user_version=2")
-    conn.execute(
-        "INSERT INTO sessions (id, mode, backend, max_time, ttl, state, created, owner, changed)"
-        " VALUES ('s2', 'session', 'aer_simulator', 60.0, 5.0, 'open', 1.0, 'h:1:1', 1)")
-    conn.execute(
-        "INSERT INTO jobs (id, session_id, kind, backend, status, created, finished, tags,"
-        " owner, result, changed) VALUES ('j2', 's2', 'sampler', 'aer_simulator', 'DONE',"
-        " 1.0, 2.0, '[\"v2\"]', 'h:1:1', x'0102', 1)")
-    conn.execute("INSERT INTO job_events VALUES ('j2', 'DONE', 2.0)")
-    conn.execute("INSERT INTO checkpoints VALUES ('j2', 0, 1.5, x'ff')")
-    conn.execute("UPDATE counter SET seq = 1")
-    conn.commit()
-    conn.close()
 
 
 def _sha256(path: Path) -> str:
@@ -46,7 +25,7 @@ def test_schema_version_is_three_with_a_session_active_column():
 
 def test_a_v2_store_opens_upgrades_to_v3_and_keeps_its_rows(tmp_path):
     path = tmp_path / "store.sqlite"
-    _v2_store(path)
+    write_v2_store(path)
     store = Store(path)
     try:
         session = store.get_session("s2")

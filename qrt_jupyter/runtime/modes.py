@@ -211,7 +211,7 @@ class Session:
     def _record_active(self, active: bool) -> None:
         """Write (de)activation to the store: other processes and the sidebar read it."""
         try:
-            self._engine.store.update_session(self._session_id, active=int(active))
+            self._engine.store.set_session_active(self._session_id, active)
         except Exception:  # noqa: BLE001 - the session's own state is what counts here
             pass
 

@@ -82,7 +82,6 @@ class Engine:
         self._lock = threading.RLock()
         self._modes: weakref.WeakSet = weakref.WeakSet()
         self._last_seq = -1
-        self._last_reap = 0.0
         self.reap()
 
     @classmethod
@@ -212,14 +211,13 @@ class Engine:
         watcher.watch(self)
 
     def reap(self, *, if_due: bool = False) -> None:
-        """Mark jobs and sessions of processes that died (at most every reap_interval)."""
-        now = time.monotonic()
-        if if_due and now - self._last_reap < self.settings.reap_interval:
-            return
-        self._last_reap = now
+        """Mark jobs and sessions of processes that died (at most every reap_interval).
+
+        The store throttles and skips a store it cannot write (read-only, full disk).
+        """
         try:
-            self.store.reap_orphans()
-        except Exception:  # noqa: BLE001 - a read-only or full store: reading still works
+            self.store.reap_orphans(self.settings.reap_interval if if_due else 0.0)
+        except Exception:  # noqa: BLE001 - reading still works; the next tick tries again
             pass
 
     def watch_once(self) -> None:

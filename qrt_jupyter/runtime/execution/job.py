@@ -120,7 +120,6 @@ class RuntimeJob(BasePrimitiveJob):
         self._finishing = False
         #: interim results published and not yet in the store, oldest first
         self._pending_interim: list[tuple[int, float, bytes, str]] = []
-        self._store_trouble: str | None = None
 
     # -- identity -----------------------------------------------------------
     def job_id(self) -> str:
@@ -356,8 +355,7 @@ class RuntimeJob(BasePrimitiveJob):
                 self._running_written = True
             elif pending:
                 self._store.add_interim(self._job_id, pending)
-        except Exception as exc:  # noqa: BLE001 - kept pending: the final write retries
-            self._store_trouble = str(exc)
+        except Exception:  # noqa: BLE001 - kept pending: the next write or the final one retries
             return
         self._pending_interim = []
 
